@@ -21,6 +21,15 @@ struct Residency {
 // (Linux 6.5+), else mmap + mincore. Throws std::system_error naming the file.
 Residency residency(const std::string& path);
 
+// Which way residency() asks the kernel: automatic = cachestat, falling back
+// to mincore on ENOSYS; cachestat = only cachestat (ENOSYS is an error);
+// mincore = only mmap + mincore. The forced forms let tests compare the two.
+enum class ResidencyMethod { automatic, cachestat, mincore };
+Residency residency(const std::string& path, ResidencyMethod method);
+
+// True when the running kernel has cachestat(2).
+bool cachestat_available();
+
 // Drop the file's pages: fsync-free posix_fadvise(DONTNEED) over the whole
 // file. With global_drop and privilege, also `echo 3 > drop_caches` (after
 // sync). Returns the residency afterwards.

@@ -8,10 +8,10 @@
 namespace faultline::metric {
 
 // Timing (milliseconds) and throughput.
-inline constexpr std::string_view kReadyMs = "ready_ms";            // open -> usable pointer
-inline constexpr std::string_view kFirstPassMs = "first_pass_ms";   // the access pattern
-inline constexpr std::string_view kTotalMs = "total_ms";            // ready + first pass
-inline constexpr std::string_view kGbps = "gbps";                   // file bytes / total time, GB/s (1e9)
+inline constexpr std::string_view kReadyMs = "ready_ms";           // open -> usable pointer
+inline constexpr std::string_view kFirstPassMs = "first_pass_ms";  // the access pattern
+inline constexpr std::string_view kTotalMs = "total_ms";           // ready + first pass
+inline constexpr std::string_view kGbps = "gbps";  // file bytes / total time, GB/s (1e9)
 
 // Memory, right after the timed phase.
 inline constexpr std::string_view kRssBytes = "rss_bytes";
@@ -23,8 +23,11 @@ inline constexpr std::string_view kPssBytes = "pss_bytes";
 // Faults and I/O during the timed phase.
 inline constexpr std::string_view kMajorFaults = "major_faults";
 inline constexpr std::string_view kMinorFaults = "minor_faults";
-inline constexpr std::string_view kReadBytes = "read_bytes";        // /proc/self/io, storage
-inline constexpr std::string_view kResidentPct = "resident_pct";    // file residency before timing
+inline constexpr std::string_view kReadBytes = "read_bytes";       // /proc/self/io, storage
+inline constexpr std::string_view kResidentPct = "resident_pct";   // file residency before timing
+inline constexpr std::string_view kTaskClockMs = "task_clock_ms";  // CPU time (perf task-clock)
+// A user-named perf event E is reported as "perf_" + E (e.g. perf_cycles).
+inline constexpr std::string_view kPerfPrefix = "perf_";
 
 // Trace metrics (bpf/ Tracer), over the timed phase only.
 inline constexpr std::string_view kBpfUserFaults = "bpf_user_faults";

@@ -27,6 +27,8 @@ class PerfCounter {
   const std::string& event() const { return event_; }
   bool supported() const { return fd_ >= 0; }
   const std::string& error() const { return error_; }  // why unsupported
+  // True when perf_event_paranoid forced exclude_kernel (user-mode counts only).
+  bool user_only() const { return user_only_; }
 
   void reset();
   void enable();
@@ -39,6 +41,7 @@ class PerfCounter {
   std::string event_;
   int fd_ = -1;
   std::string error_;
+  bool user_only_ = false;
 };
 
 // A named set of counters, started and read together.

@@ -8,13 +8,16 @@
 //   pread[:threads=N][,chunk=SIZE]    N threads pread() disjoint ranges
 //   direct[:qd=N][,chunk=SIZE]        O_DIRECT into aligned buffers, io_uring QD N
 //   uring[:qd=N][,chunk=SIZE]         buffered io_uring reads, QD N
-//   mmap:private|shared[,populate][,advise=A][,fadvise=F][,mlock]
+//   mmap:private|shared[,populate][,fadvise=F][,advise=A][,mlock]
 //       A = normal|sequential|random|willneed|dontneed|hugepage|populate_read
 //       F = normal|sequential|random|willneed|noreuse
 //   llama.cpp[:no-mmap|:mlock|:numa|:direct]   presets, see presets()
 //
-// Canonical form: keys in the order above, defaults omitted ("read", not
-// "read:chunk=1M" when 1M is the default... chunk is printed only when set).
+// Canonical form: keys in the order above (for mmap that is the order of the
+// syscalls: fadvise, mmap, madvise, mlock), and only the keys that were set
+// (a default is never printed). Keys may be given in any order; sizes print
+// in their shortest form ("1M"). A list of specs ("read,mmap:shared,populate")
+// splits where a new method or preset name begins: parse_strategy_list().
 #pragma once
 
 #include <cstdint>
@@ -27,7 +30,15 @@ namespace faultline {
 
 enum class LoadMethod { kRead, kPread, kDirect, kUring, kMmap };
 enum class MapSharing { kPrivate, kShared };
-enum class MadviseHint { kNormal, kSequential, kRandom, kWillneed, kDontneed, kHugepage, kPopulateRead };
+enum class MadviseHint {
+  kNormal,
+  kSequential,
+  kRandom,
+  kWillneed,
+  kDontneed,
+  kHugepage,
+  kPopulateRead
+};
 enum class FadviseHint { kNormal, kSequential, kRandom, kWillneed, kNoreuse };
 
 struct Strategy {
@@ -63,11 +74,16 @@ const char* to_string(MadviseHint h);
 const char* to_string(FadviseHint h);
 
 struct Preset {
-  std::string name;         // "llama.cpp:numa"
-  std::string expansion;    // the spec it stands for, e.g. "mmap:shared,fadvise=sequential,advise=random"
+  std::string name;  // "llama.cpp:numa"
+  std::string
+      expansion;  // the spec it stands for, e.g. "mmap:shared,fadvise=sequential,advise=random"
   std::string description;  // syscalls and where in llama.cpp's source they live
 };
 const std::vector<Preset>& presets();
+
+// Comma-separated specs; an item that is only a key (populate, mlock,
+// advise=..., chunk=...) continues the spec before it.
+std::vector<Strategy> parse_strategy_list(std::string_view list);
 
 // Every canonical strategy faultline-bench registers by default.
 std::vector<std::string> default_strategy_specs();

@@ -1,0 +1,149 @@
+// faultline-bench: Google Benchmark cells for every load strategy x access
+// pattern x cache state on one model file. Every --benchmark_* flag works as
+// usual; faultline's own flags select the model and the matrix.
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "benchmarks/default_model.h"
+#include "benchmarks/load_benchmark.h"
+#include "benchmarks/metrics.h"
+#include "benchmarks/perf_counters.h"
+#include "datasets/format_error.h"
+#include "datasets/size.h"
+
+namespace {
+
+struct Options {
+  std::string model;
+  std::string size = "1G";
+  std::string strategies;
+  std::string patterns;
+  std::string caches = "cold,warm";
+  int iterations = 3;
+  bool drop_caches = false;
+  std::string perf_events;
+  std::uint64_t seed = 42;
+  bool list_strategies = false;
+};
+
+CLI::App* g_app = nullptr;
+
+void print_help() {
+  std::cout << g_app->help() << "\nGoogle Benchmark flags (all supported):\n";
+  benchmark::PrintDefaultHelp();
+}
+
+void build_cli(CLI::App& app, Options& o) {
+  app.description(
+      "faultline-bench: how fast does each way of loading a model file start, and how much "
+      "memory does it hold?\nBenchmarks are named load/<strategy>/<pattern>/<cache>; select "
+      "cells with --benchmark_filter.");
+  app.add_option("--model", o.model,
+                 "model file (GGUF, safetensors or raw); default: a generated "
+                 "GGUF model of --size in the cache folder")
+      ->check(CLI::ExistingFile);
+  app.add_option("--size", o.size, "size of the generated default model")->capture_default_str();
+  app.add_option("--strategies", o.strategies,
+                 "comma-separated strategy specs (default: every strategy; see --list-strategies)");
+  app.add_option("--patterns", o.patterns,
+                 "comma-separated access patterns: none, first-layer, forward, sequential, "
+                 "random:N, moe:K/N (default: all that fit the model)");
+  app.add_option("--cache", o.caches, "cache states: cold, warm, or both")->capture_default_str();
+  app.add_option("--iterations", o.iterations,
+                 "loads per benchmark (each outside-timed evict/warm)")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_flag("--drop-caches", o.drop_caches,
+               "cold: also drop the whole page cache (root), not just the model's pages");
+  app.add_option("--perf-events", o.perf_events,
+                 "extra perf events to count, comma-separated (e.g. cycles,instructions); "
+                 "reported as perf_<event>, or warned about once when the machine lacks them");
+  app.add_option("--seed", o.seed, "seed of random:N and moe:K/N")->capture_default_str();
+  app.add_flag("--list-strategies", o.list_strategies,
+               "print the strategies and presets, then exit");
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    auto pos = s.find(',', start);
+    out.push_back(s.substr(start, pos == std::string::npos ? pos : pos - start));
+    if (pos == std::string::npos) break;
+    start = pos + 1;
+  }
+  return out;
+}
+
+void list_strategies() {
+  fmt::print("strategies registered by default:\n");
+  for (const auto& s : faultline::default_strategy_specs()) fmt::print("  {}\n", s);
+  fmt::print("\npresets:\n");
+  for (const auto& p : faultline::presets())
+    fmt::print("  {:<18} = {}\n      {}\n", p.name, p.expansion, p.description);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"faultline-bench"};
+  Options o;
+  build_cli(app, o);
+  g_app = &app;
+  benchmark::Initialize(&argc, argv, print_help);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (o.list_strategies) {
+    list_strategies();
+    return 0;
+  }
+
+  faultline::BenchConfig cfg;
+  try {
+    if (o.model.empty())
+      o.model = faultline::ensure_default_model(faultline::parse_size(o.size, false));
+    cfg.model = o.model;
+    cfg.layout = faultline::load_layout(o.model);
+    if (o.strategies.empty())
+      for (const auto& s : faultline::default_strategy_specs())
+        cfg.strategies.push_back(faultline::parse_strategy(s));
+    else
+      cfg.strategies = faultline::parse_strategy_list(o.strategies);
+    cfg.patterns = o.patterns.empty() ? faultline::default_patterns(cfg.layout)
+                                      : faultline::parse_pattern_list(o.patterns);
+    for (const auto& c : split_commas(o.caches))
+      cfg.caches.push_back(faultline::parse_cache_state(c));
+    for (const auto& p : cfg.patterns) faultline::plan_ranges(p, cfg.layout, o.seed);  // fits?
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "faultline-bench: {}\n", e.what());
+    return 2;
+  }
+  cfg.iterations = o.iterations;
+  cfg.measure.global_drop = o.drop_caches;
+  cfg.measure.seed = o.seed;
+  if (!o.perf_events.empty()) {
+    for (const auto& ev : split_commas(o.perf_events)) {
+      faultline::PerfCounter probe(ev);
+      if (probe.supported())
+        cfg.perf_events.push_back(ev);
+      else
+        fmt::print(stderr, "faultline-bench: warning: {}\n", probe.error());
+    }
+  }
+
+  benchmark::AddCustomContext("faultline_model", cfg.model);
+  benchmark::AddCustomContext("faultline_model_format", faultline::to_string(cfg.layout.format));
+  benchmark::AddCustomContext("faultline_model_bytes", std::to_string(cfg.layout.file_size));
+  benchmark::AddCustomContext("faultline_tensors", std::to_string(cfg.layout.tensors.size()));
+  faultline::register_load_benchmarks(cfg);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

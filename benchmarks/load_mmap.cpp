@@ -1,0 +1,154 @@
+// mmap: the file mapped PROT_READ, private or shared, with the fadvise,
+// MAP_POPULATE, madvise and mlock of the strategy, in that (syscall) order.
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "benchmarks/loaders.h"
+#include "benchmarks/unique_fd.h"
+#include "datasets/size.h"
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+namespace faultline::detail {
+namespace {
+
+constexpr std::uint64_t kHugeAlign = 2ull << 20;
+
+int fadvise_flag(FadviseHint h) {
+  switch (h) {
+    case FadviseHint::kNormal:
+      return POSIX_FADV_NORMAL;
+    case FadviseHint::kSequential:
+      return POSIX_FADV_SEQUENTIAL;
+    case FadviseHint::kRandom:
+      return POSIX_FADV_RANDOM;
+    case FadviseHint::kWillneed:
+      return POSIX_FADV_WILLNEED;
+    case FadviseHint::kNoreuse:
+      return POSIX_FADV_NOREUSE;
+  }
+  return POSIX_FADV_NORMAL;
+}
+
+int madvise_flag(MadviseHint h) {
+  switch (h) {
+    case MadviseHint::kNormal:
+      return MADV_NORMAL;
+    case MadviseHint::kSequential:
+      return MADV_SEQUENTIAL;
+    case MadviseHint::kRandom:
+      return MADV_RANDOM;
+    case MadviseHint::kWillneed:
+      return MADV_WILLNEED;
+    case MadviseHint::kDontneed:
+      return MADV_DONTNEED;
+    case MadviseHint::kHugepage:
+      return MADV_HUGEPAGE;
+    case MadviseHint::kPopulateRead:
+      return MADV_POPULATE_READ;
+  }
+  return MADV_NORMAL;
+}
+
+// A file mapping whose start is 2 MiB aligned, so MADV_HUGEPAGE can map PMDs:
+// reserve size + 2 MiB, map the file MAP_FIXED at the aligned address inside,
+// and give back the slack on both sides.
+void* map_aligned(std::uint64_t size, int flags, int fd, const std::string& path) {
+  std::uint64_t span = size + kHugeAlign;
+  void* reserve =
+      ::mmap(nullptr, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (reserve == MAP_FAILED) throw sys_error("mmap (reserve)", path);
+  auto base = reinterpret_cast<std::uintptr_t>(reserve);
+  std::uintptr_t aligned = (base + kHugeAlign - 1) & ~(kHugeAlign - 1);
+  void* addr = ::mmap(reinterpret_cast<void*>(aligned), size, PROT_READ, flags | MAP_FIXED, fd, 0);
+  if (addr == MAP_FAILED) {
+    int err = errno;
+    ::munmap(reserve, span);
+    throw sys_error("mmap", path, err);
+  }
+  std::uint64_t mapped_end = aligned + ((size + 4095) & ~std::uint64_t(4095));
+  if (aligned > base) ::munmap(reserve, aligned - base);
+  if (base + span > mapped_end)
+    ::munmap(reinterpret_cast<void*>(mapped_end), base + span - mapped_end);
+  return addr;
+}
+
+std::string memlock_limit_text() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_MEMLOCK, &rl) != 0) return "unknown";
+  if (rl.rlim_cur == RLIM_INFINITY) return "unlimited";
+  return format_size(rl.rlim_cur);
+}
+
+// llama.cpp --mlock: lock the mapping step by step as tensors load; on the
+// first failure warn (as llama_mlock::raw_lock does) and go on unlocked.
+void mlock_stepwise(Mapping& m, const std::string& path) {
+  constexpr std::uint64_t kStep = 64ull << 20;
+  std::uint64_t locked = 0;
+  while (locked < m.size()) {
+    std::uint64_t len = std::min<std::uint64_t>(kStep, m.size() - locked);
+    if (::mlock(m.data() + locked, len) != 0) {
+      int err = errno;
+      if (locked) ::munlock(m.data(), locked);
+      m.add_warning(
+          fmt::format("{}: mlock failed after {} of {} ({}); RLIMIT_MEMLOCK is {}: try ulimit -l; "
+                      "continuing unlocked, as llama.cpp does",
+                      path, format_size(locked), format_size(m.size()), std::strerror(err),
+                      memlock_limit_text()));
+      return;
+    }
+    locked += len;
+  }
+  m.set_locked(true);
+}
+
+}  // namespace
+
+Mapping load_mmap(const std::string& path, const Strategy& s) {
+  UniqueFd fd = open_or_throw(path, O_RDONLY);
+  std::uint64_t size = file_size_of(fd.get(), path);
+  if (s.fadvise) {
+    int rc = ::posix_fadvise(fd.get(), 0, 0, fadvise_flag(*s.fadvise));
+    if (rc != 0) throw sys_error("posix_fadvise", path, rc);
+  }
+  int flags = (s.sharing == MapSharing::kShared ? MAP_SHARED : MAP_PRIVATE) |
+              (s.populate ? MAP_POPULATE : 0);
+  void* addr = nullptr;
+  if (s.advise == MadviseHint::kHugepage) {
+    addr = map_aligned(size, flags, fd.get(), path);
+  } else {
+    addr = ::mmap(nullptr, size, PROT_READ, flags, fd.get(), 0);
+    if (addr == MAP_FAILED) throw sys_error("mmap", path);
+  }
+  Mapping m = Mapping::from_mmap(addr, size);
+  if (s.advise) {
+    if (::madvise(addr, size, madvise_flag(*s.advise)) != 0) {
+      int err = errno;
+      throw std::system_error(err, std::generic_category(),
+                              fmt::format("madvise({}, advise={})", path, to_string(*s.advise)));
+    }
+  }
+  if (s.mlock) {
+    if (s.preset == "llama.cpp:mlock") {
+      mlock_stepwise(m, path);
+    } else if (::mlock(addr, size) != 0) {
+      int err = errno;
+      throw std::runtime_error(
+          fmt::format("{}: mlock of {} failed ({}): RLIMIT_MEMLOCK is {}; raise it (ulimit -l, or "
+                      "LimitMEMLOCK= in systemd) or run as root",
+                      path, format_size(size), std::strerror(err), memlock_limit_text()));
+    } else {
+      m.set_locked(true);
+    }
+  }
+  return m;
+}
+
+}  // namespace faultline::detail

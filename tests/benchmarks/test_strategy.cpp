@@ -1,0 +1,127 @@
+// The strategy spec: one parser, one printer, exact round trips, and errors
+// that say what is valid.
+#include "benchmarks/strategy.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace faultline {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string reprint(std::string_view s) {
+  return to_string(parse_strategy(s));
+}
+
+TEST(Strategy, DesignExamplesRoundTripExactly) {
+  for (const char* s : {"read",
+                        "read:chunk=1M",
+                        "pread:threads=4",
+                        "direct:qd=32",
+                        "uring:qd=8",
+                        "mmap:private",
+                        "mmap:shared,populate",
+                        "mmap:private,advise=willneed",
+                        "mmap:private,advise=random",
+                        "mmap:private,advise=hugepage",
+                        "mmap:private,advise=populate_read",
+                        "mmap:private,fadvise=sequential",
+                        "mmap:private,mlock",
+                        "mmap:shared,populate,fadvise=sequential,advise=willneed",
+                        "pread:threads=8,chunk=256K",
+                        "direct:qd=4,chunk=2M",
+                        "llama.cpp",
+                        "llama.cpp:no-mmap",
+                        "llama.cpp:mlock",
+                        "llama.cpp:numa",
+                        "llama.cpp:direct"})
+    EXPECT_EQ(reprint(s), s);
+}
+
+TEST(Strategy, EveryDefaultSpecIsCanonical) {
+  for (const auto& s : default_strategy_specs()) EXPECT_EQ(reprint(s), s);
+}
+
+TEST(Strategy, ParsePrintParseIsIdentity) {
+  for (const auto& spec : default_strategy_specs()) {
+    Strategy a = parse_strategy(spec);
+    EXPECT_EQ(parse_strategy(to_string(a)), a) << spec;
+  }
+}
+
+TEST(Strategy, KeysInAnyOrderPrintInSyscallOrder) {
+  EXPECT_EQ(reprint("mmap:shared,mlock,advise=willneed,populate,fadvise=sequential"),
+            "mmap:shared,populate,fadvise=sequential,advise=willneed,mlock");
+  EXPECT_EQ(reprint("pread:chunk=1M,threads=2"), "pread:threads=2,chunk=1M");
+  EXPECT_EQ(reprint("read:chunk=1048576"), "read:chunk=1M");
+}
+
+TEST(Strategy, FieldsAreParsed) {
+  Strategy s = parse_strategy("mmap:shared,populate,fadvise=random,advise=hugepage,mlock");
+  EXPECT_EQ(s.method, LoadMethod::kMmap);
+  EXPECT_EQ(s.sharing, MapSharing::kShared);
+  EXPECT_TRUE(s.populate);
+  EXPECT_TRUE(s.mlock);
+  EXPECT_EQ(s.advise, MadviseHint::kHugepage);
+  EXPECT_EQ(s.fadvise, FadviseHint::kRandom);
+  Strategy p = parse_strategy("pread:threads=3,chunk=64K");
+  EXPECT_EQ(p.thread_count(), 3);
+  EXPECT_EQ(p.chunk_bytes(), 64u * 1024);
+}
+
+TEST(Strategy, PresetsExpandToWhatLlamaCppDoes) {
+  Strategy d = parse_strategy("llama.cpp");
+  EXPECT_EQ(d.preset, "llama.cpp");
+  EXPECT_EQ(d.sharing, MapSharing::kShared);
+  EXPECT_TRUE(d.populate);
+  EXPECT_EQ(d.fadvise, FadviseHint::kSequential);
+  EXPECT_EQ(d.advise, MadviseHint::kWillneed);
+  Strategy n = parse_strategy("llama.cpp:numa");
+  EXPECT_FALSE(n.populate);
+  EXPECT_EQ(n.advise, MadviseHint::kRandom);
+  for (const auto& p : presets()) {
+    EXPECT_THAT(p.description, HasSubstr("src/llama-")) << p.name << " names its source";
+    EXPECT_EQ(to_string(parse_strategy(p.expansion)), p.expansion);
+  }
+}
+
+void expect_error(std::string_view spec, const std::string& needle) {
+  try {
+    parse_strategy(spec);
+    ADD_FAILURE() << spec << " was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_THAT(e.what(), HasSubstr(needle)) << spec;
+    EXPECT_THAT(e.what(), HasSubstr(std::string(spec))) << "the message names the spec";
+  }
+}
+
+TEST(Strategy, BadSpecsAreRejectedWithTheValidChoices) {
+  expect_error("mmap:private,advise=bogus", "valid: normal|sequential|random|willneed");
+  expect_error("mmap:private,fadvise=hugepage", "valid: normal|sequential|random|willneed|noreuse");
+  expect_error("mmap:private,frobnicate", "valid: private|shared");
+  expect_error("fread", "valid: read|pread|direct|uring|mmap");
+  expect_error("mmap", "mmap:private or mmap:shared");
+  expect_error("mmap:populate", "must be private or shared");
+  expect_error("read:threads=2", "valid: chunk=SIZE");
+  expect_error("pread:threads=0", "1..4096");
+  expect_error("read:chunk=1000", "multiple of 4K");
+  expect_error("read:chunk=", "needs a value");
+  expect_error("mmap:private,populate,populate", "given twice");
+  expect_error("llama.cpp:fast", "valid presets: llama.cpp, llama.cpp:no-mmap");
+  expect_error("", "empty");
+}
+
+TEST(Strategy, ListsSplitWhereANewMethodBegins) {
+  auto v =
+      parse_strategy_list("read,mmap:shared,populate,advise=willneed,llama.cpp,pread:threads=2");
+  ASSERT_EQ(v.size(), 4u);
+  EXPECT_EQ(to_string(v[0]), "read");
+  EXPECT_EQ(to_string(v[1]), "mmap:shared,populate,advise=willneed");
+  EXPECT_EQ(to_string(v[2]), "llama.cpp");
+  EXPECT_EQ(to_string(v[3]), "pread:threads=2");
+  EXPECT_THROW(parse_strategy_list("read,bogus"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace faultline

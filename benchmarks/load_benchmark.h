@@ -1,6 +1,8 @@
 // The Google Benchmark cells of faultline-bench: one benchmark per
 // strategy x access pattern x cache state, named load/<strategy>/<pattern>/<cache>
-// so that a --benchmark_filter selects exactly one cell.
+// so that a --benchmark_filter selects exactly one cell. Google Benchmark
+// appends its own suffixes to the reported name ("/iterations:3/manual_time"),
+// so the filter for one cell is '^load/<strategy>/<pattern>/<cache>/'.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +19,7 @@ struct BenchConfig {
   std::vector<Strategy> strategies;
   std::vector<AccessPattern> patterns;
   std::vector<CacheState> caches;
-  int iterations = 3;                    // per benchmark, each a full load
+  int iterations = 3;  // per benchmark, each a full load; 0: Google Benchmark decides
   std::vector<std::string> perf_events;  // extra perf events, reported as perf_<event>
   MeasureOptions measure;                // global drop, seed, region probe
 };

@@ -1,5 +1,7 @@
 #include "benchmarks/access_pattern.h"
 
+#include "benchmarks/split_list.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -82,14 +84,7 @@ std::string to_string(const AccessPattern& p) {
 
 std::vector<AccessPattern> parse_pattern_list(std::string_view list) {
   std::vector<AccessPattern> out;
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    auto pos = list.find(',', start);
-    auto item = list.substr(start, pos == std::string_view::npos ? pos : pos - start);
-    out.push_back(parse_pattern(item));
-    if (pos == std::string_view::npos) break;
-    start = pos + 1;
-  }
+  for (auto item : split_list(list)) out.push_back(parse_pattern(item));
   return out;
 }
 

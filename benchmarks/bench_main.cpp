@@ -12,6 +12,7 @@
 #include "benchmarks/load_benchmark.h"
 #include "benchmarks/metrics.h"
 #include "benchmarks/perf_counters.h"
+#include "benchmarks/split_list.h"
 #include "datasets/format_error.h"
 #include "datasets/size.h"
 
@@ -67,18 +68,6 @@ void build_cli(CLI::App& app, Options& o) {
                "print the strategies and presets, then exit");
 }
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    auto pos = s.find(',', start);
-    out.push_back(s.substr(start, pos == std::string::npos ? pos : pos - start));
-    if (pos == std::string::npos) break;
-    start = pos + 1;
-  }
-  return out;
-}
-
 void list_strategies() {
   fmt::print("strategies registered by default:\n");
   for (const auto& s : faultline::default_strategy_specs()) fmt::print("  {}\n", s);
@@ -118,7 +107,7 @@ int main(int argc, char** argv) {
       cfg.strategies = faultline::parse_strategy_list(o.strategies);
     cfg.patterns = o.patterns.empty() ? faultline::default_patterns(cfg.layout)
                                       : faultline::parse_pattern_list(o.patterns);
-    for (const auto& c : split_commas(o.caches))
+    for (auto c : faultline::split_list(o.caches))
       cfg.caches.push_back(faultline::parse_cache_state(c));
     for (const auto& p : cfg.patterns) faultline::plan_ranges(p, cfg.layout, o.seed);  // fits?
   } catch (const std::exception& e) {
@@ -129,10 +118,10 @@ int main(int argc, char** argv) {
   cfg.measure.global_drop = o.drop_caches;
   cfg.measure.seed = o.seed;
   if (!o.perf_events.empty()) {
-    for (const auto& ev : split_commas(o.perf_events)) {
-      faultline::PerfCounter probe(ev);
+    for (auto ev : faultline::split_list(o.perf_events)) {
+      faultline::PerfCounter probe{std::string(ev)};
       if (probe.supported())
-        cfg.perf_events.push_back(ev);
+        cfg.perf_events.emplace_back(ev);
       else
         fmt::print(stderr, "faultline-bench: warning: {}\n", probe.error());
     }

@@ -29,14 +29,15 @@ HeapBuffer allocate(std::uint64_t size, const std::string& path) {
   return HeapBuffer(p);
 }
 
-// pread [begin, end) into buf + begin, chunk bytes per call, retrying on
-// EINTR and short reads.
+}  // namespace
+
 void pread_range(int fd, const std::string& path, std::uint8_t* buf, std::uint64_t begin,
-                 std::uint64_t end, std::uint64_t chunk) {
+                 std::uint64_t end, std::uint64_t chunk, std::uint64_t align) {
   std::uint64_t off = begin;
   while (off < end) {
-    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, end - off));
-    ssize_t n = ::pread(fd, buf + off, want, static_cast<off_t>(off));
+    std::uint64_t want = std::min<std::uint64_t>(chunk, end - off);
+    want = (want + align - 1) / align * align;
+    ssize_t n = ::pread(fd, buf + off, static_cast<std::size_t>(want), static_cast<off_t>(off));
     if (n < 0) {
       if (errno == EINTR) continue;
       throw sys_error("pread", path);
@@ -45,8 +46,6 @@ void pread_range(int fd, const std::string& path, std::uint8_t* buf, std::uint64
     off += static_cast<std::uint64_t>(n);
   }
 }
-
-}  // namespace
 
 Mapping load_read(const std::string& path, const Strategy& s) {
   UniqueFd fd = open_or_throw(path, O_RDONLY);

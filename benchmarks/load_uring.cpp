@@ -92,22 +92,6 @@ void uring_read_all(int fd, const std::string& path, std::uint8_t* buf, std::uin
   }
 }
 
-void pread_all(int fd, const std::string& path, std::uint8_t* buf, std::uint64_t size,
-               std::uint64_t chunk, std::uint64_t align) {
-  std::uint64_t off = 0;
-  while (off < size) {
-    std::uint64_t want = std::min(chunk, size - off);
-    want = (want + align - 1) / align * align;
-    ssize_t n = ::pread(fd, buf + off, want, static_cast<off_t>(off));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw sys_error("pread", path);
-    }
-    if (n == 0) throw std::runtime_error(path + ": file shrank while loading");
-    off += static_cast<std::uint64_t>(n);
-  }
-}
-
 Mapping read_with_uring(const std::string& path, const Strategy& s, bool direct) {
   UniqueFd fd;
   int open_flags = O_RDONLY | (direct ? O_DIRECT : 0);
@@ -151,7 +135,7 @@ Mapping read_with_uring(const std::string& path, const Strategy& s, bool direct)
 
   try {
     if (s.queue_depth() <= 1)
-      pread_all(fd.get(), path, buf.data, size, chunk, align);
+      pread_range(fd.get(), path, buf.data, 0, size, chunk, align);
     else
       uring_read_all(fd.get(), path, buf.data, size, chunk, s.queue_depth(), align);
   } catch (const std::system_error& e) {

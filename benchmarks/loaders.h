@@ -15,6 +15,12 @@ Mapping load_direct(const std::string& path, const Strategy& s);  // load_uring.
 Mapping load_uring(const std::string& path, const Strategy& s);   // load_uring.cpp
 Mapping load_mmap(const std::string& path, const Strategy& s);    // load_mmap.cpp
 
+// pread [begin, end) of fd into buf + begin, `chunk` bytes per call, each
+// request length rounded up to `align` (O_DIRECT; the buffer must have room),
+// retrying on EINTR and short reads. Throws naming the file.
+void pread_range(int fd, const std::string& path, std::uint8_t* buf, std::uint64_t begin,
+                 std::uint64_t end, std::uint64_t chunk, std::uint64_t align = 1);
+
 // Size of the open file; throws when it is not a regular, non-empty file.
 std::uint64_t file_size_of(int fd, const std::string& path);
 

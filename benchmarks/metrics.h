@@ -45,4 +45,18 @@ inline constexpr std::string_view kBpfBioP50Us = "bpf_bio_p50_us";
 inline constexpr std::string_view kBpfBioP99Us = "bpf_bio_p99_us";
 inline constexpr std::string_view kBpfDropped = "bpf_dropped";
 
+// Harness (harness/): a --processes N fleet, each loader's memory summed, and
+// what the cell's cgroup saw.
+inline constexpr std::string_view kFleetRssBytes =
+    "fleet_rss_bytes";  // sum of the loaders' rss_bytes
+inline constexpr std::string_view kFleetPssBytes =
+    "fleet_pss_bytes";  // sum of the loaders' pss_bytes
+inline constexpr std::string_view kFleetReadyMs = "fleet_ready_ms";  // slowest loader's ready_ms
+inline constexpr std::string_view kCgroupPeakBytes =
+    "cgroup_peak_bytes";                                                 // memory.peak / max_usage
+inline constexpr std::string_view kCgroupOomKills = "cgroup_oom_kills";  // memory.events oom_kill
+// Calibration (once per run): storage sequential limit and page-cache copy rate.
+inline constexpr std::string_view kStorageGbps = "storage_gbps";
+inline constexpr std::string_view kPagecacheGbps = "pagecache_gbps";
+
 }  // namespace faultline::metric

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "benchmarks/split_list.h"
 #include "datasets/size.h"
 
 namespace faultline {
@@ -104,18 +105,6 @@ std::uint64_t parse_chunk(std::string_view spec, std::string_view v) {
   return bytes;
 }
 
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  while (true) {
-    auto pos = s.find(sep, start);
-    out.push_back(s.substr(start, pos == std::string_view::npos ? pos : pos - start));
-    if (pos == std::string_view::npos) break;
-    start = pos + 1;
-  }
-  return out;
-}
-
 Strategy parse_plain(std::string_view spec) {
   Strategy s;
   auto colon = spec.find(':');
@@ -132,7 +121,7 @@ Strategy parse_plain(std::string_view spec) {
       fail(spec, "mmap needs its sharing: mmap:private or mmap:shared");
     return s;
   }
-  auto items = split(spec.substr(colon + 1), ',');
+  auto items = split_list(spec.substr(colon + 1));
   for (std::size_t i = 0; i < items.size(); ++i) {
     std::string_view item = items[i];
     if (item.empty()) fail(spec, "empty option (stray comma?)");
@@ -298,7 +287,7 @@ std::string to_string(const Strategy& s) {
 
 std::vector<Strategy> parse_strategy_list(std::string_view list) {
   std::vector<std::string> specs;
-  for (std::string_view item : split(list, ',')) {
+  for (std::string_view item : split_list(list)) {
     auto head = item.substr(0, item.find_first_of(":="));
     LoadMethod m;
     bool starts_new = kMethods.find(head, m) || head.starts_with("llama.cpp");

@@ -55,8 +55,9 @@ void build_cli(CLI::App& app, Options& o) {
                  "random:N, moe:K/N (default: all that fit the model)");
   app.add_option("--cache", o.caches, "cache states: cold, warm, or both")->capture_default_str();
   app.add_option("--iterations", o.iterations,
-                 "loads per benchmark (each outside-timed evict/warm)")
-      ->check(CLI::Range(1, 1000000))
+                 "loads per benchmark, each with its own untimed evict or warm; 0 lets Google "
+                 "Benchmark choose by --benchmark_min_time")
+      ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
   app.add_flag("--drop-caches", o.drop_caches,
                "cold: also drop the whole page cache (root), not just the model's pages");
@@ -79,7 +80,7 @@ void list_strategies() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"faultline-bench"};
+  CLI::App app{"", "faultline-bench"};
   Options o;
   build_cli(app, o);
   g_app = &app;

@@ -55,6 +55,10 @@ inline constexpr std::string_view kFleetReadyMs = "fleet_ready_ms";  // slowest 
 inline constexpr std::string_view kCgroupPeakBytes =
     "cgroup_peak_bytes";                                                 // memory.peak / max_usage
 inline constexpr std::string_view kCgroupOomKills = "cgroup_oom_kills";  // memory.events oom_kill
+// memory.stat of the cell's cgroup: file pages read again soon after eviction
+// (thrashing under --memory-limit), and major faults of every task in it.
+inline constexpr std::string_view kCgroupRefaults = "cgroup_refaults";  // workingset_refault_file
+inline constexpr std::string_view kCgroupMajorFaults = "cgroup_major_faults";  // pgmajfault
 // Calibration (once per run): storage sequential limit and page-cache copy rate.
 inline constexpr std::string_view kStorageGbps = "storage_gbps";
 inline constexpr std::string_view kPagecacheGbps = "pagecache_gbps";

@@ -1,0 +1,107 @@
+#include "harness/calibration.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "benchmarks/cache.h"
+#include "benchmarks/metrics.h"
+#include "harness/bench_json.h"
+#include "harness/child_process.h"
+
+namespace faultline::harness {
+namespace {
+
+nlohmann::json bench_gbps(const CalibrationInputs& in, const std::string& strategy,
+                          const std::string& cache) {
+  std::string cell = fmt::format("load/{}/none/{}", strategy, cache);
+  std::string out = fmt::format("/tmp/faultline-calibration-{}.json", ::getpid());
+  std::vector<std::string> argv = {in.bench,
+                                   "--model",
+                                   in.model,
+                                   "--strategies",
+                                   strategy,
+                                   "--patterns",
+                                   "none",
+                                   "--cache",
+                                   cache,
+                                   "--iterations",
+                                   "1",
+                                   "--benchmark_filter=" + exact_filter(cell),
+                                   "--benchmark_out=" + out,
+                                   "--benchmark_out_format=json"};
+  if (in.drop_caches) argv.push_back("--drop-caches");
+  nlohmann::json j = {{"method", fmt::format("faultline-bench {}", cell)}};
+  auto text = capture_output(argv, 600);
+  try {
+    if (!text) throw std::runtime_error("faultline-bench failed");
+    auto r = read_bench_json(out, cell);
+    if (r.error) throw std::runtime_error(*r.error);
+    j["gbps"] = r.metrics.at(std::string(metric::kGbps));
+  } catch (const std::exception& e) {
+    j["error"] = e.what();
+  }
+  std::error_code ec;
+  std::filesystem::remove(out, ec);
+  return j;
+}
+
+nlohmann::json fio_gbps(const CalibrationInputs& in) {
+  std::uint64_t size = std::min<std::uint64_t>(in.model_bytes, 2ull << 30) & ~((1ull << 20) - 1);
+  if (size == 0) size = in.model_bytes;
+  std::vector<std::string> argv = {"fio",
+                                   "--name=faultline-seqread",
+                                   "--filename=" + in.model,
+                                   "--readonly",
+                                   "--rw=read",
+                                   "--bs=1M",
+                                   "--direct=1",
+                                   "--ioengine=libaio",
+                                   "--iodepth=32",
+                                   "--invalidate=1",
+                                   fmt::format("--size={}", size),
+                                   "--output-format=json"};
+  nlohmann::json j = {{"method", "fio O_DIRECT sequential read, bs=1M, iodepth=32, libaio"}};
+  auto text = capture_output(argv, 600);
+  if (!text) {
+    j["error"] = "fio failed";
+    return j;
+  }
+  // fio may print notes before the JSON.
+  auto brace = text->find('{');
+  auto parsed =
+      nlohmann::json::parse(brace == std::string::npos ? "" : text->substr(brace), nullptr, false);
+  try {
+    double bw = parsed.at("jobs").at(0).at("read").at("bw_bytes").get<double>();
+    j["gbps"] = bw / 1e9;
+    j["bytes"] = size;
+  } catch (const std::exception& e) {
+    j["error"] = fmt::format("cannot read fio's JSON: {}", e.what());
+  }
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json calibrate(const CalibrationInputs& in) {
+  nlohmann::json j;
+  nlohmann::json storage;
+  if (!find_program("fio").empty()) storage = fio_gbps(in);
+  if (storage.is_null() || storage.contains("error")) {
+    auto fallback = bench_gbps(in, "direct:qd=32", "cold");
+    if (!storage.is_null()) fallback["fio_error"] = storage["error"];
+    storage = fallback;
+  }
+  j["storage"] = storage;
+  j["pagecache"] = bench_gbps(in, "read", "warm");
+  // Flat copies under the metric names, for analysis/.
+  if (storage.contains("gbps")) j[std::string(metric::kStorageGbps)] = storage["gbps"];
+  if (j["pagecache"].contains("gbps"))
+    j[std::string(metric::kPagecacheGbps)] = j["pagecache"]["gbps"];
+  return j;
+}
+
+}  // namespace faultline::harness

@@ -1,0 +1,255 @@
+#include "harness/cell_runner.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "benchmarks/metrics.h"
+#include "datasets/size.h"
+#include "harness/bench_json.h"
+#include "harness/child_process.h"
+#include "harness/fleet.h"
+
+#if FAULTLINE_HARNESS_BPF
+#include "bpf/tracer.h"
+#endif
+
+namespace faultline::harness {
+namespace fs = std::filesystem;
+namespace {
+
+std::string log_tail(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty() && line.find("***WARNING***") == std::string::npos) last = line;
+  return last;
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+struct Launch {
+  ExitInfo exit;
+  std::map<std::string, double> metrics;
+  std::vector<std::map<std::string, double>> fleet;
+  std::optional<std::string> error;
+  std::vector<std::string> warnings;
+};
+
+Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& stem,
+                 const std::vector<std::string>& procs) {
+  const Plan& plan = *ctx.plan;
+  std::string json_part = ctx.store->path("raw/" + stem + ".json.part");
+  std::string log = ctx.store->path("raw/" + stem + ".log");
+  std::vector<std::string> argv = {ctx.bench,
+                                   "--model",
+                                   plan.model,
+                                   "--strategies",
+                                   cell.strategy,
+                                   "--patterns",
+                                   cell.pattern,
+                                   "--cache",
+                                   cell.cache,
+                                   "--iterations",
+                                   "1",
+                                   "--seed",
+                                   std::to_string(plan.seed),
+                                   "--benchmark_filter=" + exact_filter(cell.name()),
+                                   "--benchmark_out=" + json_part,
+                                   "--benchmark_out_format=json"};
+  if (plan.drop_caches) argv.push_back("--drop-caches");
+  Fd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  Launch l;
+  pid_t pid = spawn({argv, procs, -1, log_fd.get(), log_fd.get()});
+  l.exit = wait_child(pid, plan.cell_timeout_s);
+  if (l.exit.interrupted) {
+    ::unlink(json_part.c_str());
+    ::unlink(log.c_str());
+    return l;
+  }
+  if (l.exit.exit_code == 0) {
+    try {
+      auto r = read_bench_json(json_part, cell.name());
+      l.metrics = r.metrics;
+      l.error = r.error;
+      if (!r.label.empty()) l.warnings.push_back(r.label);
+      if (int fd = ::open(json_part.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+        ::fsync(fd);  // durable before the row that names it
+        ::close(fd);
+      }
+      fs::rename(json_part, ctx.store->path("raw/" + stem + ".json"));
+    } catch (const std::exception& e) {
+      l.error = e.what();
+    }
+  } else {
+    std::string tail = log_tail(log);
+    l.error = l.exit.term_signal
+                  ? fmt::format("faultline-bench killed by signal {} ({})", *l.exit.term_signal,
+                                strsignal(*l.exit.term_signal))
+                  : fmt::format("faultline-bench exited with {}{}{}", l.exit.exit_code.value_or(-1),
+                                tail.empty() ? "" : ": ", tail);
+  }
+  std::error_code ec;
+  fs::remove(json_part, ec);
+  return l;
+}
+
+std::string sanitize(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '=' || c == '-';
+    out += keep ? c : '_';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string raw_stem(const Cell& cell, int index) {
+  return fmt::format("{:04d}-{}-{}-{}-rep{}", index + 1, sanitize(cell.strategy),
+                     sanitize(cell.pattern), cell.cache, cell.rep);
+}
+
+std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int index) {
+  const Plan& plan = *ctx.plan;
+  runs::Row row;
+  row.run_id = ctx.store->run_id();
+  row.strategy = cell.strategy;
+  row.pattern = cell.pattern;
+  row.cache = cell.cache;
+  row.rep = cell.rep;
+  row.started_at = utc_iso8601();
+  row.model = plan.model;
+  row.model_bytes = plan.model_bytes;
+  row.processes = plan.processes;
+  row.memory_limit_bytes = plan.memory_limit_bytes;
+  row.trace = ctx.trace_off.empty() ? "off" : "off: " + ctx.trace_off;
+  const std::string stem = raw_stem(cell, index);
+
+  std::unique_ptr<CellCgroup> cgroup;
+  if (ctx.use_cgroups) {
+    try {
+      cgroup = std::make_unique<CellCgroup>(ctx.cgroups, plan.memory_limit_bytes);
+    } catch (const std::exception& e) {
+      if (plan.memory_limit_bytes) {  // the limit is the point of the cell
+        row.status = runs::Status::kFailed;
+        row.error = e.what();
+        return row;
+      }
+      row.warnings.push_back(fmt::format("ran without its own cgroup: {}", e.what()));
+    }
+  }
+  std::vector<std::string> procs = cgroup ? cgroup->procs_files() : std::vector<std::string>{};
+
+#if FAULTLINE_HARNESS_BPF
+  std::unique_ptr<bpf::Tracer> tracer;
+  bpf::TraceCounters before;
+  if (ctx.trace && cgroup && cgroup->id()) {
+    bpf::TraceFilter filter;
+    filter.cgroup_id = *cgroup->id();
+    filter.files = {plan.model};
+    tracer = std::make_unique<bpf::Tracer>(filter);
+    if (tracer->ok() && tracer->start()) {
+      before = tracer->snapshot();
+      row.trace = "on";
+    } else {
+      row.trace = "off: " + tracer->error();
+      tracer.reset();
+    }
+  } else if (ctx.trace) {
+    row.trace = "off: no cgroup v2 identity for the cell";
+  }
+#endif
+
+  Launch l;
+  try {
+    if (plan.processes > 1) {
+      auto f = run_fleet(ctx.hold, plan, cell, procs, ctx.store->path("raw/" + stem + ".log"));
+      l.exit = f.exit;
+      l.metrics = f.sums;
+      l.fleet = f.processes;
+      l.error = f.error;
+      l.warnings = f.warnings;
+    } else {
+      l = run_bench(ctx, cell, stem, procs);
+    }
+  } catch (const std::exception& e) {
+    l.error = e.what();
+  }
+  if (l.exit.interrupted || interrupted()) return std::nullopt;
+
+#if FAULTLINE_HARNESS_BPF
+  if (tracer) {
+    auto delta = tracer->snapshot() - before;
+    tracer->stop();
+    for (const auto& [name, value] : bpf::to_metrics(delta)) l.metrics[name] = value;
+    try {
+      ctx.store->write_json("raw/" + stem + ".trace.json", bpf::to_json(delta));
+      row.raw.push_back("raw/" + stem + ".trace.json");
+    } catch (const std::exception& e) {
+      l.warnings.push_back(fmt::format("trace JSON not written: {}", e.what()));
+    }
+  }
+#endif
+
+  std::uint64_t oom_kills = 0;
+  if (cgroup) {
+    oom_kills = cgroup->oom_kills();
+    if (auto peak = cgroup->peak_bytes()) l.metrics[std::string(metric::kCgroupPeakBytes)] = *peak;
+    l.metrics[std::string(metric::kCgroupOomKills)] = double(oom_kills);
+    if (auto v = cgroup->memory_stat("workingset_refault_file"))
+      l.metrics[std::string(metric::kCgroupRefaults)] = double(*v);
+    if (auto v = cgroup->memory_stat("pgmajfault"))
+      l.metrics[std::string(metric::kCgroupMajorFaults)] = double(*v);
+    cgroup->remove();
+  }
+  row.exit_code = l.exit.exit_code;
+  row.term_signal = l.exit.term_signal;
+  row.wall_s = l.exit.wall_s;
+  row.metrics = std::move(l.metrics);
+  row.fleet = std::move(l.fleet);
+  row.warnings.insert(row.warnings.end(), l.warnings.begin(), l.warnings.end());
+  const bool sigkilled = l.exit.term_signal == SIGKILL;
+  if (oom_kills > 0 || (sigkilled && plan.memory_limit_bytes && !l.exit.timed_out)) {
+    row.status = runs::Status::kOomKilled;
+    row.error = fmt::format(
+        "killed by the OOM killer (memory limit {}, {} OOM kill{})",
+        plan.memory_limit_bytes ? format_size(*plan.memory_limit_bytes) : std::string("none"),
+        oom_kills, oom_kills == 1 ? "" : "s");
+  } else if (l.exit.timed_out) {
+    row.status = runs::Status::kTimeout;
+    row.error = fmt::format("timed out after {:.0f} s", plan.cell_timeout_s);
+  } else if (l.error) {
+    row.status = runs::Status::kFailed;
+    row.error = l.error;
+  } else {
+    row.status = runs::Status::kOk;
+  }
+  if (row.status == runs::Status::kOk && plan.processes == 1 &&
+      !row.metrics.count(std::string(metric::kReadyMs))) {
+    row.status = runs::Status::kFailed;
+    row.error = "faultline-bench reported no ready_ms";
+  }
+  for (const char* ext : {".json", ".log"})
+    if (fs::exists(ctx.store->path("raw/" + stem + ext))) row.raw.push_back("raw/" + stem + ext);
+  return row;
+}
+
+}  // namespace faultline::harness

@@ -1,0 +1,35 @@
+// One cell x repetition in a fresh process: faultline-bench filtered to exactly
+// that cell (--iterations 1, JSON into raw/), or a fleet of faultline-hold
+// loaders for --processes N; inside its own cgroup, traced by cgroup id when
+// tracing is on. Every outcome but an interrupt becomes a runs.jsonl row.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "harness/cgroup.h"
+#include "harness/plan.h"
+#include "harness/results_store.h"
+#include "harness/runs_schema.h"
+
+namespace faultline::harness {
+
+struct RunContext {
+  const Plan* plan = nullptr;
+  const ResultsStore* store = nullptr;
+  CgroupHost cgroups;
+  bool use_cgroups = false;  // root and a cgroup hierarchy
+  bool trace = false;        // tracer attached to each cell's cgroup
+  std::string trace_off;     // why not, for the rows ("off: <reason>")
+  std::string bench;         // faultline-bench path
+  std::string hold;          // faultline-hold path
+};
+
+// Runs the cell (`index` = its position in plan.cells()). nullopt when the run
+// was interrupted meanwhile (nothing is recorded for the cell then).
+std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int index);
+
+// raw/ file stem of a cell: "0007-mmap_private_advise=random-forward-cold-rep2".
+std::string raw_stem(const Cell& cell, int index);
+
+}  // namespace faultline::harness

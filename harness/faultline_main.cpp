@@ -1,0 +1,15 @@
+// faultline: benchmark and trace how model files are loaded. This file only
+// dispatches: every subcommand is registered by the folder that owns it.
+#include <CLI/CLI.hpp>
+
+#include "bpf/trace_command.h"
+#include "harness/run_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"faultline: measure, trace and explain how Linux loads model files"};
+  app.require_subcommand(1);
+  faultline::bpf::add_trace_command(app);
+  faultline::harness::add_harness_commands(app);
+  CLI11_PARSE(app, argc, argv);
+  return 0;
+}

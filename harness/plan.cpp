@@ -1,0 +1,307 @@
+#include "harness/plan.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "benchmarks/access_pattern.h"
+#include "benchmarks/measure.h"
+#include "benchmarks/strategy.h"
+#include "datasets/model_layout.h"
+#include "datasets/size.h"
+
+namespace faultline::harness {
+namespace {
+
+const std::vector<std::string> kLlamaModes = {"llama.cpp", "llama.cpp:no-mmap", "llama.cpp:mlock",
+                                              "llama.cpp:numa", "llama.cpp:direct"};
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    auto pos = s.find(',', start);
+    std::string item = s.substr(start, pos == std::string::npos ? pos : pos - start);
+    if (!item.empty()) out.push_back(item);
+    if (pos == std::string::npos) break;
+    start = pos + 1;
+  }
+  return out;
+}
+
+// A strategy is NUMA-specific when it exists for multi-node machines.
+bool numa_specific(const std::string& spec) {
+  return spec == "llama.cpp:numa";
+}
+
+}  // namespace
+
+const std::vector<PresetInfo>& plan_presets() {
+  static const std::vector<PresetInfo> kPresets = {
+      {"quick", "1 GiB generated model, core strategies + llama.cpp modes, 3 reps", "1G",
+       concat({"read", "mmap:private", "mmap:private,populate", "mmap:private,advise=willneed",
+               "mmap:private,advise=random", "mmap:private,advise=populate_read"},
+              kLlamaModes),
+       "none,forward", 3},
+      {"standard", "4 GiB generated model, every strategy and pattern, 5 reps", "4G",
+       default_strategy_specs(), "all", 5},
+      {"seed",
+       "10 GiB model: traditional read vs mmap variants, startup latency and RSS",
+       "10G",
+       {"read", "pread:threads=4", "mmap:private", "mmap:shared", "mmap:private,populate",
+        "mmap:private,advise=willneed", "mmap:private,advise=random",
+        "mmap:private,advise=populate_read", "llama.cpp"},
+       "none,forward",
+       3},
+      {"llama.cpp", "llama.cpp's load modes only, 1 GiB model, 3 reps", "1G", kLlamaModes,
+       "none,forward", 3},
+      {"full", "everything: every strategy x every pattern, 4 GiB, 5 reps", "4G",
+       default_strategy_specs(), "all", 5},
+  };
+  return kPresets;
+}
+
+std::string preset_names() {
+  std::string out;
+  for (const auto& p : plan_presets()) out += (out.empty() ? "" : ", ") + p.name;
+  return out;
+}
+
+std::string Cell::name() const {
+  return fmt::format("load/{}/{}/{}", strategy, pattern, cache);
+}
+std::string Cell::key() const {
+  return fmt::format("{}#{}", name(), rep);
+}
+
+std::vector<Cell> Plan::cells() const {
+  std::vector<Cell> out;
+  for (int rep = 1; rep <= reps; ++rep)
+    for (const auto& s : strategies)
+      for (const auto& p : patterns)
+        for (const auto& c : caches) out.push_back({s, p, c, rep});
+  return out;
+}
+
+void PlanRequest::merge_plan_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument(fmt::format("plan file {}: cannot open it", path));
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(fmt::format("plan file {}: not valid JSON: {}", path, e.what()));
+  }
+  if (!j.is_object()) throw std::invalid_argument(fmt::format("plan file {}: not an object", path));
+  auto text = [&](const char* key, std::string& field) {
+    if (!j.contains(key) || !field.empty()) return;
+    const auto& v = j[key];
+    if (v.is_string())
+      field = v.get<std::string>();
+    else if (v.is_array()) {
+      for (const auto& item : v) {
+        if (!item.is_string())
+          throw std::invalid_argument(
+              fmt::format("plan file {}: \"{}\" must hold strings", path, key));
+        field += (field.empty() ? "" : ",") + item.get<std::string>();
+      }
+    } else
+      throw std::invalid_argument(
+          fmt::format("plan file {}: \"{}\" must be a string or a list of strings", path, key));
+  };
+  static const char* kKeys[] = {"preset", "model",        "size",          "strategies", "patterns",
+                                "caches", "memory_limit", "reps",          "processes",  "seed",
+                                "cache",  "drop_caches",  "cell_timeout_s"};
+  for (const auto& [key, _] : j.items()) {
+    bool known = false;
+    for (const char* k : kKeys) known = known || key == k;
+    if (!known)
+      throw std::invalid_argument(fmt::format(
+          "plan file {}: unknown key \"{}\" (valid: preset, model, size, strategies, patterns, "
+          "caches, reps, memory_limit, processes, seed, drop_caches, cell_timeout_s)",
+          path, key));
+  }
+  text("preset", preset);
+  text("model", model);
+  text("size", size);
+  text("strategies", strategies);
+  text("patterns", patterns);
+  text("caches", caches);
+  text("cache", caches);
+  text("memory_limit", memory_limit);
+  auto integer = [&](const char* key, std::optional<int>& field) {
+    if (!j.contains(key) || field) return;
+    if (!j[key].is_number_integer())
+      throw std::invalid_argument(
+          fmt::format("plan file {}: \"{}\" must be an integer", path, key));
+    field = j[key].get<int>();
+  };
+  integer("reps", reps);
+  integer("processes", processes);
+  if (j.contains("seed") && j["seed"].is_number_unsigned()) seed = j["seed"].get<std::uint64_t>();
+  if (j.contains("drop_caches") && j["drop_caches"].is_boolean())
+    drop_caches = drop_caches || j["drop_caches"].get<bool>();
+  if (j.contains("cell_timeout_s") && j["cell_timeout_s"].is_number())
+    cell_timeout_s = j["cell_timeout_s"].get<double>();
+}
+
+Plan resolve_plan(const PlanRequest& r, int numa_nodes) {
+  Plan plan;
+  const PresetInfo* preset = nullptr;
+  std::string preset_name = r.preset.empty() ? (r.strategies.empty() ? "quick" : "") : r.preset;
+  if (!preset_name.empty()) {
+    for (const auto& p : plan_presets())
+      if (p.name == preset_name) preset = &p;
+    if (!preset)
+      throw std::invalid_argument(
+          fmt::format("unknown preset '{}'; valid: {}", preset_name, preset_names()));
+  }
+  plan.preset = preset ? preset->name : "custom";
+
+  // Strategies: canonical specs; NUMA-specific ones from a preset only with several nodes.
+  if (!r.strategies.empty()) {
+    for (const auto& s : parse_strategy_list(r.strategies)) plan.strategies.push_back(to_string(s));
+  } else {
+    for (const auto& spec : preset->strategies) {
+      if (numa_specific(spec) && numa_nodes < 2) {
+        plan.skipped.push_back(
+            fmt::format("{}: NUMA-specific, this host has {} NUMA node", spec, numa_nodes));
+        continue;
+      }
+      plan.strategies.push_back(to_string(parse_strategy(spec)));
+    }
+  }
+  if (plan.strategies.empty()) throw std::invalid_argument("no strategies to run");
+
+  std::string patterns = !r.patterns.empty() ? r.patterns
+                         : preset            ? preset->patterns
+                                             : "none,forward";
+  if (patterns == "all")
+    plan.patterns = {"all"};
+  else
+    for (const auto& p : parse_pattern_list(patterns)) plan.patterns.push_back(to_string(p));
+
+  for (const auto& c : split_commas(r.caches.empty() ? "cold,warm" : r.caches))
+    plan.caches.push_back(to_string(parse_cache_state(c)));
+  if (plan.caches.empty()) throw std::invalid_argument("--cache: no cache state given");
+
+  plan.reps = r.reps.value_or(preset ? preset->reps : 3);
+  if (plan.reps < 1) throw std::invalid_argument(fmt::format("--reps {}: must be >= 1", plan.reps));
+  plan.processes = r.processes.value_or(1);
+  if (plan.processes < 1 || plan.processes > 256)
+    throw std::invalid_argument(fmt::format("--processes {}: must be 1..256", plan.processes));
+  if (!r.memory_limit.empty()) {
+    try {
+      plan.memory_limit_bytes = parse_size(r.memory_limit, false);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument(fmt::format("--memory-limit: {}", e.what()));
+    }
+    if (*plan.memory_limit_bytes < (4u << 20))
+      throw std::invalid_argument(
+          fmt::format("--memory-limit {}: below 4 MiB nothing can start", r.memory_limit));
+  }
+  std::string size = !r.size.empty() ? r.size : preset ? preset->size : "1G";
+  if (r.model.empty()) {
+    try {
+      plan.default_model_bytes = parse_size(size, false);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument(fmt::format("--size: {}", e.what()));
+    }
+  } else {
+    std::error_code ec;
+    auto st = std::filesystem::status(r.model, ec);
+    if (ec || !std::filesystem::exists(st))
+      throw std::invalid_argument(fmt::format("model file {} does not exist", r.model));
+    if (!std::filesystem::is_regular_file(st))
+      throw std::invalid_argument(fmt::format("model {} is not a regular file", r.model));
+    plan.model = std::filesystem::absolute(r.model).lexically_normal().string();
+  }
+  plan.drop_caches = r.drop_caches;
+  plan.trace = r.trace;
+  plan.seed = r.seed;
+  plan.cell_timeout_s = r.cell_timeout_s;
+  return plan;
+}
+
+void bind_model(Plan& plan, const std::string& model_path) {
+  plan.model = std::filesystem::absolute(model_path).lexically_normal().string();
+  ModelLayout layout;
+  try {
+    layout = load_layout(plan.model);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(fmt::format("model {}: {}", plan.model, e.what()));
+  }
+  plan.model_bytes = layout.file_size;
+  if (plan.patterns == std::vector<std::string>{"all"}) {
+    plan.patterns.clear();
+    for (const auto& p : default_patterns(layout)) plan.patterns.push_back(to_string(p));
+  }
+  for (const auto& p : plan.patterns) {
+    try {
+      plan_ranges(parse_pattern(p), layout, plan.seed);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument(
+          fmt::format("pattern {} does not fit {}: {}", p, plan.model, e.what()));
+    }
+  }
+}
+
+nlohmann::json to_json(const Plan& p) {
+  nlohmann::json j = {
+      {"plan_version", 1},
+      {"preset", p.preset},
+      {"model", p.model},
+      {"model_bytes", p.model_bytes},
+      {"default_model_bytes", p.default_model_bytes},
+      {"strategies", p.strategies},
+      {"patterns", p.patterns},
+      {"caches", p.caches},
+      {"skipped", p.skipped},
+      {"reps", p.reps},
+      {"memory_limit_bytes", nullptr},
+      {"processes", p.processes},
+      {"drop_caches", p.drop_caches},
+      {"trace", p.trace},
+      {"seed", p.seed},
+      {"cell_timeout_s", p.cell_timeout_s},
+      {"cells", p.cells().size()},
+  };
+  if (p.memory_limit_bytes) j["memory_limit_bytes"] = *p.memory_limit_bytes;
+  return j;
+}
+
+Plan plan_from_json(const nlohmann::json& j) {
+  try {
+    Plan p;
+    if (j.at("plan_version").get<int>() != 1)
+      throw std::invalid_argument("unsupported plan_version");
+    p.preset = j.at("preset").get<std::string>();
+    p.model = j.at("model").get<std::string>();
+    p.model_bytes = j.at("model_bytes").get<std::uint64_t>();
+    p.default_model_bytes = j.value("default_model_bytes", std::uint64_t{0});
+    p.strategies = j.at("strategies").get<std::vector<std::string>>();
+    p.patterns = j.at("patterns").get<std::vector<std::string>>();
+    p.caches = j.at("caches").get<std::vector<std::string>>();
+    p.skipped = j.value("skipped", std::vector<std::string>{});
+    p.reps = j.at("reps").get<int>();
+    if (!j.at("memory_limit_bytes").is_null())
+      p.memory_limit_bytes = j["memory_limit_bytes"].get<std::uint64_t>();
+    p.processes = j.at("processes").get<int>();
+    p.drop_caches = j.at("drop_caches").get<bool>();
+    p.trace = j.at("trace").get<bool>();
+    p.seed = j.at("seed").get<std::uint64_t>();
+    p.cell_timeout_s = j.value("cell_timeout_s", 1800.0);
+    return p;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(fmt::format("plan.json: {}", e.what()));
+  }
+}
+
+}  // namespace faultline::harness

@@ -1,0 +1,93 @@
+// The matrix a `faultline run` measures: which model, which strategies,
+// patterns and cache states, how many repetitions, under which limits. A Plan
+// is resolved (every name parsed and canonical, the model known) before
+// anything runs, and saved as plan.json so that --resume runs the same cells.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace faultline::harness {
+
+// What the user asked for, as text (flags and/or a --plan JSON file). Empty /
+// nullopt = "take it from the preset".
+struct PlanRequest {
+  std::string preset;      // "" = quick, or custom when strategies are given
+  std::string model;       // path; "" = generated default model of `size`
+  std::string size;        // "1G"
+  std::string strategies;  // comma list (parse_strategy_list)
+  std::string patterns;    // comma list; "all" = every pattern that fits the model
+  std::string caches;      // "cold,warm"
+  std::optional<int> reps;
+  std::string memory_limit;  // "2G"
+  std::optional<int> processes;
+  bool drop_caches = false;
+  bool trace = true;
+  std::uint64_t seed = 42;
+  double cell_timeout_s = 1800;
+
+  // Fills the fields that are still empty from a --plan JSON file (flags win).
+  // Throws std::invalid_argument naming the file and the bad key.
+  void merge_plan_file(const std::string& path);
+};
+
+struct PresetInfo {
+  std::string name;
+  std::string description;
+  std::string size;
+  std::vector<std::string> strategies;  // canonical specs
+  std::string patterns;                 // comma list or "all"
+  int reps;
+};
+const std::vector<PresetInfo>& plan_presets();
+std::string preset_names();  // "quick, standard, seed, llama.cpp, full"
+
+// One measurement: a cell (strategy x pattern x cache) at one repetition.
+struct Cell {
+  std::string strategy;  // canonical spec
+  std::string pattern;   // canonical pattern
+  std::string cache;     // "cold" | "warm"
+  int rep = 1;           // 1-based
+
+  // faultline-bench's benchmark name: load/<strategy>/<pattern>/<cache>.
+  std::string name() const;
+  // name + "#" + rep: unique within a run.
+  std::string key() const;
+};
+
+struct Plan {
+  std::string preset;                     // preset name or "custom"
+  std::string model;                      // absolute path ("" until the default model is generated)
+  std::uint64_t default_model_bytes = 0;  // when model is generated
+  std::uint64_t model_bytes = 0;
+  std::vector<std::string> strategies, patterns, caches;
+  std::vector<std::string> skipped;  // "llama.cpp:numa: needs several NUMA nodes"
+  int reps = 3;
+  std::optional<std::uint64_t> memory_limit_bytes;
+  int processes = 1;
+  bool drop_caches = false;
+  bool trace = true;
+  std::uint64_t seed = 42;
+  double cell_timeout_s = 1800;
+
+  // Every cell x repetition, repetition-major (rep 1 of every cell first), so
+  // an interrupted run has spread over the whole matrix.
+  std::vector<Cell> cells() const;
+};
+
+// Parses and checks everything in the request that can be checked without
+// the model (strategies, patterns syntax, caches, sizes, preset, model
+// existence). Throws std::invalid_argument naming the problem.
+Plan resolve_plan(const PlanRequest& request, int numa_nodes);
+
+// Once the model exists: checks that the patterns fit it and expands "all".
+void bind_model(Plan& plan, const std::string& model_path);
+
+nlohmann::json to_json(const Plan& plan);
+Plan plan_from_json(const nlohmann::json& j);  // throws std::invalid_argument
+
+}  // namespace faultline::harness

@@ -1,0 +1,144 @@
+// The plan: presets, custom matrices, plan files, and the argument errors
+// that must stop a run before anything runs.
+#include "harness/plan.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+namespace faultline::harness {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(Plan, QuickPresetIsTheIssuesMatrix) {
+  PlanRequest r;  // no flags: quick
+  Plan p = resolve_plan(r, /*numa_nodes=*/2);
+  EXPECT_EQ(p.preset, "quick");
+  EXPECT_EQ(p.default_model_bytes, 1ull << 30);
+  EXPECT_THAT(p.strategies,
+              ::testing::ElementsAre(
+                  "read", "mmap:private", "mmap:private,populate", "mmap:private,advise=willneed",
+                  "mmap:private,advise=random", "mmap:private,advise=populate_read", "llama.cpp",
+                  "llama.cpp:no-mmap", "llama.cpp:mlock", "llama.cpp:numa", "llama.cpp:direct"));
+  EXPECT_THAT(p.patterns, ::testing::ElementsAre("none", "forward"));
+  EXPECT_THAT(p.caches, ::testing::ElementsAre("cold", "warm"));
+  EXPECT_EQ(p.reps, 3);
+  EXPECT_EQ(p.cells().size(), 11u * 2 * 2 * 3);
+}
+
+TEST(Plan, NumaCellsOnlyWithSeveralNodes) {
+  Plan one = resolve_plan({}, 1);
+  EXPECT_EQ(std::count(one.strategies.begin(), one.strategies.end(), "llama.cpp:numa"), 0);
+  ASSERT_EQ(one.skipped.size(), 1u);
+  EXPECT_THAT(one.skipped[0], HasSubstr("llama.cpp:numa"));
+  // Asked for by name, it runs anyway.
+  PlanRequest r;
+  r.strategies = "llama.cpp:numa";
+  EXPECT_THAT(resolve_plan(r, 1).strategies, ::testing::ElementsAre("llama.cpp:numa"));
+}
+
+TEST(Plan, EveryPresetResolves) {
+  for (const auto& preset : plan_presets()) {
+    PlanRequest r;
+    r.preset = preset.name;
+    Plan p = resolve_plan(r, 2);
+    EXPECT_EQ(p.preset, preset.name);
+    EXPECT_FALSE(p.strategies.empty()) << preset.name;
+  }
+}
+
+TEST(Plan, CustomMatrixIsCanonicalAndRepMajor) {
+  PlanRequest r;
+  r.strategies = "read,mmap:private,advise=random,populate";
+  r.patterns = "forward";
+  r.caches = "warm,cold";
+  r.reps = 2;
+  r.size = "64M";
+  Plan p = resolve_plan(r, 1);
+  EXPECT_EQ(p.preset, "custom");
+  EXPECT_THAT(p.strategies, ::testing::ElementsAre("read", "mmap:private,populate,advise=random"));
+  auto cells = p.cells();
+  ASSERT_EQ(cells.size(), 2u * 1 * 2 * 2);
+  EXPECT_EQ(cells[0].rep, 1);
+  EXPECT_EQ(cells[4].rep, 2);
+  EXPECT_EQ(cells[0].name(), "load/read/forward/warm");
+  std::set<std::string> keys;
+  for (const auto& c : cells) keys.insert(c.key());
+  EXPECT_EQ(keys.size(), cells.size());
+}
+
+TEST(Plan, BadArgumentsNameTheProblem) {
+  auto error_of = [](PlanRequest r) {
+    try {
+      resolve_plan(r, 1);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  PlanRequest r;
+  r.strategies = "mmap:sideways";
+  EXPECT_THAT(error_of(r), HasSubstr("sideways"));
+  r = {};
+  r.preset = "turbo";
+  EXPECT_THAT(error_of(r), HasSubstr("unknown preset 'turbo'"));
+  r = {};
+  r.model = "/nonexistent/model.gguf";
+  EXPECT_THAT(error_of(r), HasSubstr("/nonexistent/model.gguf does not exist"));
+  r = {};
+  r.size = "64";
+  EXPECT_THAT(error_of(r), HasSubstr("without a unit"));
+  r = {};
+  r.memory_limit = "2";
+  EXPECT_THAT(error_of(r), HasSubstr("--memory-limit"));
+  r = {};
+  r.caches = "tepid";
+  EXPECT_THAT(error_of(r), HasSubstr("tepid"));
+  r = {};
+  r.patterns = "sideways";
+  EXPECT_THAT(error_of(r), HasSubstr("sideways"));
+}
+
+TEST(Plan, PlanFileFillsWhatFlagsLeaveOpen) {
+  std::string path =
+      ::testing::TempDir() + "/faultline-plan-" + std::to_string(::getpid()) + ".json";
+  std::ofstream(path) << R"({"strategies": ["read", "mmap:shared"], "patterns": "none",
+                            "reps": 4, "size": "64M"})";
+  PlanRequest r;
+  r.reps = 2;  // a flag wins
+  r.merge_plan_file(path);
+  Plan p = resolve_plan(r, 1);
+  EXPECT_THAT(p.strategies, ::testing::ElementsAre("read", "mmap:shared"));
+  EXPECT_EQ(p.reps, 2);
+  EXPECT_EQ(p.default_model_bytes, 64ull << 20);
+
+  std::ofstream(path) << R"({"strategy": "read"})";
+  PlanRequest bad;
+  EXPECT_THROW(bad.merge_plan_file(path), std::invalid_argument);
+  std::remove(path.c_str());
+}
+
+TEST(Plan, JsonRoundTrip) {
+  PlanRequest r;
+  r.strategies = "read,mmap:shared";
+  r.memory_limit = "256M";
+  r.processes = 3;
+  Plan p = resolve_plan(r, 1);
+  p.model = "/m.gguf";
+  p.model_bytes = 123;
+  Plan q = plan_from_json(to_json(p));
+  EXPECT_EQ(q.strategies, p.strategies);
+  EXPECT_EQ(q.patterns, p.patterns);
+  EXPECT_EQ(q.memory_limit_bytes, p.memory_limit_bytes);
+  EXPECT_EQ(q.processes, 3);
+  EXPECT_EQ(q.cells().size(), p.cells().size());
+}
+
+}  // namespace
+}  // namespace faultline::harness

@@ -1,0 +1,295 @@
+// End to end: the faultline executable on a 64 MiB generated model. Physical
+// invariants and bookkeeping only (rows, keys, statuses, cgroups), never times.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "benchmarks/metrics.h"
+#include "datasets/generator.h"
+#include "harness/cgroup.h"
+#include "harness/child_process.h"
+#include "harness/plan.h"
+#include "harness/runs_schema.h"
+
+namespace faultline::harness {
+namespace {
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+constexpr std::uint64_t kModelBytes = 64ull << 20;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+class RunE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string t = "/var/tmp/faultline-harness-test-XXXXXX";  // a disk, not tmpfs
+    dir_ = new std::string(::mkdtemp(t.data()));
+    GenOptions g;
+    g.format = ModelFormat::kGguf;
+    g.size = kModelBytes;
+    g.seed = 7;
+    g.out = *dir_ + "/model.gguf";
+    ensure_model(g);
+    ::setenv("FAULTLINE_BENCH", FAULTLINE_BENCH_EXE, 1);
+    ::setenv("FAULTLINE_HOLD", FAULTLINE_HOLD_EXE, 1);
+    ::setenv("FAULTLINE_CACHE_DIR", (*dir_ + "/cache").c_str(), 1);
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+  void SetUp() override {
+    results_ =
+        *dir_ + "/results-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  }
+
+  static std::string model() { return *dir_ + "/model.gguf"; }
+
+  // Starts `faultline <args>`; stdout/stderr go to files read by finish().
+  pid_t start(std::vector<std::string> args) {
+    args.insert(args.begin(), FAULTLINE_EXE);
+    int out = ::open((results_ + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int err = ::open((results_ + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    pid_t pid = spawn({args, {}, -1, out, err});
+    ::close(out);
+    ::close(err);
+    return pid;
+  }
+  Result finish(pid_t pid) {
+    Result r;
+    ExitInfo e = wait_child(pid, 600);
+    r.code = e.exit_code.value_or(128 + e.term_signal.value_or(0));
+    r.out = slurp(results_ + ".out");
+    r.err = slurp(results_ + ".err");
+    return r;
+  }
+  Result run(std::vector<std::string> args) { return finish(start(std::move(args))); }
+
+  // The one run folder under results_.
+  std::string run_folder() {
+    std::vector<std::string> dirs;
+    if (fs::exists(results_))
+      for (const auto& e : fs::directory_iterator(results_))
+        if (e.is_directory()) dirs.push_back(e.path().string());
+    EXPECT_EQ(dirs.size(), 1u);
+    return dirs.empty() ? "" : dirs.front();
+  }
+  static std::vector<nlohmann::json> rows(const std::string& folder) {
+    std::vector<nlohmann::json> out;
+    std::ifstream in(folder + "/runs.jsonl");
+    std::string line;
+    while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
+    return out;
+  }
+  static void expect_no_cell_cgroups() {
+    EXPECT_THAT(list_cell_cgroups(detect_cgroups()), ::testing::IsEmpty());
+  }
+
+  static std::string* dir_;
+  std::string results_;
+};
+std::string* RunE2E::dir_ = nullptr;
+
+TEST_F(RunE2E, SmallMatrixGivesOneValidRowPerCellAndRep) {
+  auto r = run({"run", "--model", model(), "--strategies", "read,mmap:private,mmap:shared,populate",
+                "--cache", "cold,warm", "--reps", "2", "--results", results_});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string folder = run_folder();
+  EXPECT_THAT(fs::path(folder).filename().string(), HasSubstr("-custom"));
+  for (const char* f : {"env.json", "plan.json", "calibration.json", "runs.jsonl"})
+    EXPECT_TRUE(fs::exists(folder + "/" + f)) << f;
+  auto all = rows(folder);
+  ASSERT_EQ(all.size(), 3u * 2 /*patterns*/ * 2 /*caches*/ * 2 /*reps*/);
+  std::set<std::string> keys;
+  for (const auto& row : all) {
+    EXPECT_THAT(runs::validate(row), ::testing::IsEmpty()) << row.dump();
+    EXPECT_EQ(row[runs::kStatus], "ok") << row.dump();
+    keys.insert(runs::row_key(row));
+    for (const auto& raw : row[runs::kRaw])
+      EXPECT_TRUE(fs::exists(folder + "/" + raw.get<std::string>()));
+    // read copies the file into anonymous memory: anon RSS ~ model size.
+    if (row[runs::kStrategy] == "read") {
+      EXPECT_GT(row[runs::kMetrics]["rss_anon_bytes"].get<double>(), 0.9 * kModelBytes);
+    }
+  }
+  EXPECT_EQ(keys.size(), all.size());
+  auto plan = plan_from_json(nlohmann::json::parse(slurp(folder + "/plan.json")));
+  for (const auto& c : plan.cells()) EXPECT_TRUE(keys.count(c.key())) << c.key();
+  EXPECT_THAT(r.out, HasSubstr("cold ready ms"));
+  EXPECT_THAT(r.out, HasSubstr(folder));
+  auto env = nlohmann::json::parse(slurp(folder + "/env.json"));
+  EXPECT_TRUE(env.contains("kernel"));
+  EXPECT_TRUE(env["model"].contains("filesystem"));
+  expect_no_cell_cgroups();
+}
+
+TEST_F(RunE2E, InterruptThenResumeRunsEveryCellExactlyOnce) {
+  // advise=random cold forward is slow enough (one 4 KiB fault at a time) to interrupt.
+  std::vector<std::string> args = {"run",
+                                   "--model",
+                                   model(),
+                                   "--strategies",
+                                   "read,mmap:private,advise=random",
+                                   "--patterns",
+                                   "forward",
+                                   "--reps",
+                                   "3",
+                                   "--results",
+                                   results_,
+                                   "--no-calibration"};
+  pid_t pid = start(args);
+  std::string runs_file;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  for (;;) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no rows appeared";
+    if (fs::exists(results_))
+      for (const auto& e : fs::directory_iterator(results_))
+        if (fs::exists(e.path() / "runs.jsonl")) runs_file = (e.path() / "runs.jsonl").string();
+    if (!runs_file.empty() && rows(fs::path(runs_file).parent_path()).size() >= 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid, SIGINT);
+  Result r = finish(pid);
+  EXPECT_EQ(r.code, 128 + SIGINT) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--resume"));
+  std::string folder = run_folder();
+  std::size_t before = rows(folder).size();
+  EXPECT_GE(before, 3u);
+  EXPECT_LT(before, 12u);
+  expect_no_cell_cgroups();
+  for (const auto& e : fs::directory_iterator(folder + "/raw"))
+    EXPECT_EQ(e.path().string().find(".part"), std::string::npos) << e.path();
+
+  Result resumed = run({"run", "--resume", folder});
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  auto all = rows(folder);
+  ASSERT_EQ(all.size(), 2u * 1 * 2 * 3);
+  std::map<std::string, int> seen;
+  for (const auto& row : all) {
+    EXPECT_THAT(runs::validate(row), ::testing::IsEmpty());
+    seen[runs::row_key(row)]++;
+  }
+  EXPECT_EQ(seen.size(), all.size());
+  for (const auto& [key, n] : seen) EXPECT_EQ(n, 1) << key;
+  expect_no_cell_cgroups();
+}
+
+TEST_F(RunE2E, MemoryLimitBelowTheModelRecordsTheOomKill) {
+  if (::geteuid() != 0) GTEST_SKIP() << "--memory-limit needs root (memory cgroups)";
+  // Cold: a warm cell cannot be warm in a cgroup smaller than the file (its own
+  // warming read is reclaimed), which the row records as a failure instead.
+  auto r = run({"run", "--model", model(), "--strategies", "read", "--patterns", "none", "--cache",
+                "cold", "--reps", "1", "--memory-limit", "32M", "--results", results_,
+                "--no-calibration"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto all = rows(run_folder());
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_THAT(runs::validate(all[0]), ::testing::IsEmpty());
+  EXPECT_EQ(all[0][runs::kStatus], "oom_killed") << all[0].dump();
+  EXPECT_EQ(all[0][runs::kMemoryLimit], 32ull << 20);
+  EXPECT_THAT(r.out, HasSubstr("oom_killed"));
+  expect_no_cell_cgroups();
+}
+
+TEST_F(RunE2E, FleetOfThreeSharesMmapButNotRead) {
+  auto r = run({"run", "--model", model(), "--strategies", "mmap:shared,read", "--patterns",
+                "forward", "--cache", "warm", "--reps", "1", "--processes", "3", "--results",
+                results_, "--no-calibration"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto all = rows(run_folder());
+  ASSERT_EQ(all.size(), 2u);
+  const double model_bytes = double(kModelBytes);
+  for (const auto& row : all) {
+    ASSERT_THAT(runs::validate(row), ::testing::IsEmpty());
+    ASSERT_EQ(row[runs::kStatus], "ok") << row.dump();
+    ASSERT_EQ(row[runs::kFleet].size(), 3u);
+    double rss = row[runs::kMetrics]["fleet_rss_bytes"];
+    double pss = row[runs::kMetrics]["fleet_pss_bytes"];
+    double per_rss = 0;
+    for (const auto& p : row[runs::kFleet]) per_rss += p["rss_bytes"].get<double>();
+    EXPECT_DOUBLE_EQ(per_rss, rss);
+    EXPECT_GT(rss, 2.7 * model_bytes) << row[runs::kStrategy];  // each maps the whole file
+    if (row[runs::kStrategy] == "mmap:shared") {
+      EXPECT_LT(pss, 0.5 * rss);  // one page-cache copy, split three ways
+      EXPECT_NEAR(pss, model_bytes, 0.2 * model_bytes);
+    } else {
+      EXPECT_NEAR(pss, rss, 0.1 * rss);  // three private copies
+      EXPECT_NEAR(pss, 3 * model_bytes, 0.15 * 3 * model_bytes);
+    }
+  }
+  expect_no_cell_cgroups();
+}
+
+TEST_F(RunE2E, BadArgumentsFailBeforeAnythingRuns) {
+  std::string a_file = *dir_ + "/a-file";
+  std::ofstream(a_file) << "x";
+  struct Case {
+    std::vector<std::string> args;
+    std::string names;
+  };
+  std::vector<Case> cases = {
+      {{"--strategies", "mmap:sideways"}, "sideways"},
+      {{"--preset", "turbo"}, "unknown preset 'turbo'"},
+      {{"--model", *dir_ + "/missing.gguf"}, "missing.gguf does not exist"},
+      {{"--size", "64"}, "without a unit"},
+      {{"--memory-limit", "512"}, "without a unit"},
+      {{"--results", a_file + "/results", "--size", "64M"}, "not writable"},
+      {{"--resume", *dir_ + "/no-such-run"}, "no-such-run"},
+  };
+  for (auto& c : cases) {
+    std::vector<std::string> args = {"run"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    if (std::find(c.args.begin(), c.args.end(), "--results") == c.args.end()) {
+      args.push_back("--results");
+      args.push_back(results_);
+    }
+    auto start_time = std::chrono::steady_clock::now();
+    Result r = run(args);
+    EXPECT_NE(r.code, 0) << c.names;
+    EXPECT_THAT(r.err, HasSubstr(c.names));
+    EXPECT_LT(std::chrono::steady_clock::now() - start_time, std::chrono::seconds(10));
+    // Nothing ran: no run folder, no generated default model.
+    if (fs::exists(results_)) {
+      EXPECT_TRUE(fs::is_empty(results_)) << c.names;
+    }
+    EXPECT_FALSE(fs::exists(*dir_ + "/cache/models")) << c.names;
+  }
+}
+
+TEST_F(RunE2E, EnvDescribesTheHost) {
+  auto r = run({"env", "--json", "--model", model()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto env = nlohmann::json::parse(r.out);
+  for (const char* key : {"kernel", "distribution", "cpu", "memory", "numa_nodes",
+                          "transparent_hugepage", "cgroup", "tools", "faultline", "model"})
+    EXPECT_TRUE(env.contains(key)) << key;
+  EXPECT_GE(env["numa_nodes"].get<int>(), 1);
+  EXPECT_TRUE(env["model"]["block_device"].contains("read_ahead_kb"));
+  EXPECT_NE(env["faultline"]["git_commit"], "");
+}
+
+}  // namespace
+}  // namespace faultline::harness

@@ -1,5 +1,7 @@
 #include "harness/plan.h"
 
+#include "benchmarks/split_list.h"
+
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -21,24 +23,6 @@ const std::vector<std::string> kLlamaModes = {"llama.cpp", "llama.cpp:no-mmap", 
 std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
-}
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    auto pos = s.find(',', start);
-    std::string item = s.substr(start, pos == std::string::npos ? pos : pos - start);
-    if (!item.empty()) out.push_back(item);
-    if (pos == std::string::npos) break;
-    start = pos + 1;
-  }
-  return out;
-}
-
-// A strategy is NUMA-specific when it exists for multi-node machines.
-bool numa_specific(const std::string& spec) {
-  return spec == "llama.cpp:numa";
 }
 
 }  // namespace
@@ -165,18 +149,16 @@ Plan resolve_plan(const PlanRequest& r, int numa_nodes) {
   }
   plan.preset = preset ? preset->name : "custom";
 
-  // Strategies: canonical specs; NUMA-specific ones from a preset only with several nodes.
+  // Strategies: canonical specs. No strategy is NUMA-specific yet: llama.cpp:numa
+  // is what llama.cpp --numa does on Linux (no prefetch, MADV_RANDOM), which
+  // applies on one node as on many; a strategy that binds memory to nodes
+  // would be planned here only when numa_nodes > 1.
+  (void)numa_nodes;
   if (!r.strategies.empty()) {
     for (const auto& s : parse_strategy_list(r.strategies)) plan.strategies.push_back(to_string(s));
   } else {
-    for (const auto& spec : preset->strategies) {
-      if (numa_specific(spec) && numa_nodes < 2) {
-        plan.skipped.push_back(
-            fmt::format("{}: NUMA-specific, this host has {} NUMA node", spec, numa_nodes));
-        continue;
-      }
+    for (const auto& spec : preset->strategies)
       plan.strategies.push_back(to_string(parse_strategy(spec)));
-    }
   }
   if (plan.strategies.empty()) throw std::invalid_argument("no strategies to run");
 
@@ -188,7 +170,7 @@ Plan resolve_plan(const PlanRequest& r, int numa_nodes) {
   else
     for (const auto& p : parse_pattern_list(patterns)) plan.patterns.push_back(to_string(p));
 
-  for (const auto& c : split_commas(r.caches.empty() ? "cold,warm" : r.caches))
+  for (auto c : split_list(r.caches.empty() ? "cold,warm" : r.caches))
     plan.caches.push_back(to_string(parse_cache_state(c)));
   if (plan.caches.empty()) throw std::invalid_argument("--cache: no cache state given");
 

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bpf/trace_command.h"
+#include "harness/report_command.h"
 #include "harness/run_command.h"
 
 int main(int argc, char** argv) {
@@ -10,6 +11,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   faultline::bpf::add_trace_command(app);
   faultline::harness::add_harness_commands(app);
+  faultline::harness::add_report_commands(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "harness/run_command.h"
 
+#include "harness/report_command.h"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -191,6 +193,14 @@ int run(const RunOptions& o) {
     fmt::print("\n{}\n", summary_table(plan, rows));
     fmt::print("results: {}  ({} rows in runs.jsonl{})\n", store->dir(), rows.size(),
                failed ? fmt::format(", {} cells not ok", failed) : "");
+    if (!rows.empty()) {
+      if (int rc = write_report(store->dir(), o.quiet); rc != 0)
+        fmt::print(stderr,
+                   "faultline run: report not written (status {}); retry: faultline report {}\n",
+                   rc, store->dir());
+      else
+        fmt::print("report:  {}/report.html  (and report.md, results.csv, plots/)\n", store->dir());
+    }
     return 0;
   } catch (const std::exception& e) {
     fmt::print(stderr, "faultline run: error: {}\n", e.what());

@@ -1,0 +1,93 @@
+"""Everything a report says, computed once from loaded runs; report.md and
+report.html are two renderings of one Document."""
+
+from dataclasses import dataclass, field
+
+from analysis import cells, explain, recommend, schema, tables, units
+
+
+@dataclass
+class Document:
+    run_cells: list
+    headline: tables.Headline
+    spread_warnings: list
+    explanations: list
+    recommendations: list
+    host_rows: list           # [(label, [(key, value)...])]
+    failures: list            # [(label, cell, rep, status, error)]
+    plots: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    @property
+    def multi(self):
+        return len(self.run_cells) > 1
+
+    @property
+    def title(self):
+        return "faultline report: " + ", ".join(rc.run.run_id for rc in self.run_cells)
+
+
+def _get(d, path, default="unknown"):
+    for key in path.split("."):
+        if not isinstance(d, dict) or key not in d:
+            return default
+        d = d[key]
+    return default if d is None else d
+
+
+def host_facts(run):
+    env, plan = run.env, run.plan
+    dev = _get(env, "model.block_device", {})
+    device = "unknown"
+    if isinstance(dev, dict) and dev:
+        rot = dev.get("rotational")
+        device = "%s (%s, %s, read_ahead_kb %s)" % (
+            dev.get("name", "?"), dev.get("model", "?"),
+            "rotational" if rot is True else "non-rotational" if rot is False else "rotational?",
+            dev.get("read_ahead_kb", "?"))
+    fs = _get(env, "model.filesystem", {})
+    fs_text = ("%s on %s" % (fs.get("type", "?"), fs.get("mount_point", "?"))
+               if isinstance(fs, dict) and fs else "unknown")
+    mem = _get(env, "memory.total_bytes", None)
+    reps = plan.get("reps") if isinstance(plan.get("reps"), int) else \
+        max(r[schema.REP] for r in run.rows)
+    return [
+        ("run", run.run_id),
+        ("preset", _get(plan, "preset")),
+        ("kernel", _get(env, "kernel.release")),
+        ("distribution", _get(env, "distribution")),
+        ("CPU", "%s × %s" % (_get(env, "cpu.count"), _get(env, "cpu.model"))),
+        ("memory", units.size(mem) if isinstance(mem, (int, float)) else "unknown"),
+        ("NUMA nodes", _get(env, "numa_nodes")),
+        ("THP", _get(env, "transparent_hugepage.enabled")),
+        ("filesystem", fs_text),
+        ("block device", device),
+        ("storage limit", "%.2f GB/s" % run.storage_gbps if run.storage_gbps else "unknown"),
+        ("page-cache copy", "%.2f GB/s" % run.pagecache_gbps if run.pagecache_gbps
+         else "unknown"),
+        ("model", "%s (%s)" % (_get(plan, "model", run.rows[0][schema.MODEL]),
+                               units.size(run.model_bytes))),
+        ("repetitions", "%d per cell" % reps),
+        ("rows", "%d ok, %d not ok" % (len(run.ok_rows), len(run.failed_rows))),
+        ("faultline", "%s (%s)" % (_get(env, "faultline.version"),
+                                   str(_get(env, "faultline.git_commit"))[:12])),
+    ]
+
+
+def build(runs):
+    run_cells = [cells.RunCells(r) for r in runs]
+    headline = tables.build_headline(run_cells)
+    failures = [(rc.run.label, r[schema.CELL], r[schema.REP], r[schema.STATUS], r[schema.ERROR])
+                for rc in run_cells for r in rc.run.failed_rows]
+    notes = list(headline.notes)
+    for rc in run_cells:
+        skipped = rc.run.plan.get("skipped")
+        if isinstance(skipped, list):
+            notes += ["%s: skipped %s" % (rc.run.label, s) for s in skipped if isinstance(s, str)]
+    return Document(
+        run_cells=run_cells, headline=headline,
+        spread_warnings=tables.spread_warnings(run_cells),
+        explanations=explain.explain(run_cells),
+        recommendations=recommend.recommend(run_cells),
+        host_rows=[(rc.run.label, host_facts(rc.run)) for rc in run_cells],
+        failures=failures, notes=notes)

@@ -1,0 +1,140 @@
+"""The report of the fixture: every file is written, results.csv holds the
+statistics, report.html is self-contained and renders in headless Chromium."""
+
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import support  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium"
+                                        if os.path.exists("/usr/bin/chromium") else None)
+PLOTS = ["startup", "rss", "faults", "rss-over-time", "heatmap-mmap-private",
+         "heatmap-mmap-private-advise-random"]
+
+
+class FixtureReportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = support.TempDir()
+        cls.run_dir = support.copy_fixture(cls.tmp.path)
+        cls.proc = support.run_module("analysis.report", cls.run_dir)  # into the run folder
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def path(self, *parts):
+        return os.path.join(self.run_dir, *parts)
+
+    def test_exit_status_and_summary(self):
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
+        self.assertIn("1 run, 49 rows", self.proc.stdout)
+        self.assertIn("⚠ fixture: load/mmap:private,populate/none/cold ready_ms", self.proc.stdout)
+
+    def test_every_file(self):
+        for name in ("report.md", "report.html", "results.csv"):
+            self.assertGreater(os.path.getsize(self.path(name)), 1000, name)
+        for plot in PLOTS:
+            for ext in ("png", "svg"):
+                self.assertGreater(os.path.getsize(self.path("plots", plot + "." + ext)), 1000)
+        leftovers = [n for n in os.listdir(self.run_dir) if n.startswith(".faultline")]
+        self.assertEqual(leftovers, [])
+
+    def test_markdown_sections(self):
+        with open(self.path("report.md"), encoding="utf-8") as f:
+            md = f.read()
+        for section in ("## Hosts", "## Headline: time", "## Headline: memory, faults and I/O",
+                        "## What the kernel did", "## Recommendation", "## Plots",
+                        "## Repetitions that did not finish", "Spread warnings"):
+            self.assertIn(section, md)
+        self.assertIn("![Startup latency](plots/startup.png)", md)
+        self.assertIn("timed out after 1800 s", md)
+
+    def test_csv(self):
+        with open(self.path("results.csv"), newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        by = {(r["strategy"], r["pattern"], r["cache"], r["metric"]): r for r in rows}
+        r = by[("mmap:private,populate", "none", "cold", "ready_ms")]
+        self.assertEqual((float(r["median"]), float(r["min"]), float(r["max"])),
+                         (500.0, 400.0, 800.0))
+        self.assertEqual((r["n"], r["noisy"], float(r["ratio_vs_read"])), ("3", "yes", 0.5))
+        r = by[("mmap:private,advise=random", "forward", "cold", "total_ms")]
+        self.assertEqual((r["n"], r["failed_reps"]), ("3", "1"))
+        self.assertEqual({x["host"] for x in rows}, {"fixture"})
+
+    def test_html_is_self_contained(self):
+        with open(self.path("report.html"), encoding="utf-8") as f:
+            page = f.read()
+        refs = re.findall(r"""(?:src|href)\s*=\s*["']?([^"'\s>]*)""", page, re.I)
+        refs += re.findall(r"""url\(\s*["']?([^"')]*)""", page, re.I)
+        outside = [r for r in refs if not (r.startswith("data:") or r.startswith("#"))]
+        self.assertEqual(outside, [])
+        self.assertEqual(page.count('src="data:image/png;base64,'), len(PLOTS))
+        self.assertNotIn("<link", page)
+        self.assertNotIn("<script", page)
+        self.assertIn('name="viewport"', page)
+
+    @unittest.skipUnless(CHROMIUM, "chromium is not installed")
+    def test_renders_in_headless_chromium(self):
+        from matplotlib import image
+        import numpy as np
+
+        for width, height in ((1280, 2000), (390, 1600)):  # a laptop and a phone
+            profile = tempfile.mkdtemp(prefix="faultline-chromium-")
+            shot = os.path.join(self.tmp.path, "shot-%d.png" % width)
+            try:
+                subprocess.run(
+                    [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync",
+                     "--user-data-dir=" + profile, "--screenshot=" + shot,
+                     "--window-size=%d,%d" % (width, height),
+                     "file://" + self.path("report.html")],
+                    capture_output=True, timeout=120, check=False)
+            finally:
+                shutil.rmtree(profile, ignore_errors=True)
+            self.assertTrue(os.path.exists(shot), "no screenshot at width %d" % width)
+            pixels = image.imread(shot)[..., :3]
+            self.assertEqual(pixels.shape[:2], (height, width))
+            not_white = np.mean(np.any(pixels < 0.9, axis=2))
+            self.assertGreater(not_white, 0.02, "the page looks blank at width %d" % width)
+            self.assertGreater(float(np.std(pixels)), 0.05)
+
+
+class MultiHostReportTest(unittest.TestCase):
+    def test_host_is_a_column(self):
+        tmp = support.TempDir()
+        try:
+            a = support.copy_fixture(tmp.path, "a")
+            b = support.copy_fixture(tmp.path, "b")
+            support.set_host(b, "edge-box", "20261128T110000Z-edge-box-quick")
+            out = os.path.join(tmp.path, "report")
+            p = support.run_module("analysis.report", a, b, "--out", out, "--quiet")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stdout, "")
+            with open(os.path.join(out, "report.md"), encoding="utf-8") as f:
+                md = f.read()
+            self.assertIn("| host | strategy | ready cold (ms)", md)
+            self.assertIn("| fixture | `read` |", md)
+            self.assertIn("| edge-box | `read` |", md)
+            self.assertTrue(os.path.exists(os.path.join(out, "plots", "edge-box-startup.png")))
+            with open(os.path.join(out, "results.csv"), encoding="utf-8") as f:
+                self.assertEqual({r["host"] for r in csv.DictReader(f)}, {"fixture", "edge-box"})
+            # the same report again replaces the old one in place
+            p = support.run_module("analysis.report", a, b, "--out", out, "--quiet")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(sorted(os.listdir(out)),
+                             ["plots", "report.html", "report.md", "results.csv"])
+        finally:
+            tmp.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()

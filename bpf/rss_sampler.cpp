@@ -1,0 +1,81 @@
+#include "bpf/rss_sampler.h"
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+
+namespace faultline::bpf {
+
+bool read_status_rss(pid_t pid, ProcStatusRss& out) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  if (!status) return false;
+  out = {};
+  std::string key;
+  std::uint64_t kb = 0;
+  bool any = false;
+  while (status >> key) {
+    auto take = [&](const char* name, std::uint64_t& field) {
+      if (key != name) return false;
+      status >> kb;
+      field = kb * 1024;
+      any = true;
+      return true;
+    };
+    if (!take("VmRSS:", out.rss_bytes) && !take("RssAnon:", out.anon_bytes) &&
+        !take("RssFile:", out.file_bytes) && !take("VmHWM:", out.peak_bytes))
+      status.ignore(1 << 16, '\n');
+  }
+  return any;  // zombies have a status without Vm* lines
+}
+
+RssSampler::RssSampler(std::vector<pid_t> pids, std::chrono::milliseconds interval)
+    : pids_(std::move(pids)), interval_(interval), thread_([this] { run(); }) {}
+
+RssSampler::~RssSampler() {
+  stop();
+}
+
+void RssSampler::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void RssSampler::run() {
+  const auto t0 = std::chrono::steady_clock::now();
+  while (!stop_) {
+    RssSample s;
+    s.t_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::uint64_t peak = 0;
+    bool any = false;
+    for (pid_t pid : pids_) {
+      ProcStatusRss r;
+      if (!read_status_rss(pid, r)) continue;
+      any = true;
+      s.rss_bytes += r.rss_bytes;
+      s.anon_bytes += r.anon_bytes;
+      s.file_bytes += r.file_bytes;
+      peak += r.peak_bytes;
+    }
+    if (any) {
+      std::lock_guard lock(mu_);
+      samples_.push_back(s);
+      peak_ = std::max({peak_, peak, s.rss_bytes});
+    }
+    // Sleep in small steps so stop() returns quickly.
+    for (auto slept = std::chrono::milliseconds(0); slept < interval_ && !stop_;
+         slept += std::chrono::milliseconds(10))
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+std::vector<RssSample> RssSampler::samples() const {
+  std::lock_guard lock(mu_);
+  return samples_;
+}
+
+std::uint64_t RssSampler::peak_bytes() const {
+  std::lock_guard lock(mu_);
+  return peak_;
+}
+
+}  // namespace faultline::bpf

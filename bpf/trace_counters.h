@@ -1,0 +1,84 @@
+// What the tracer counted: plain counters and histograms, summed over CPUs.
+// A snapshot is cumulative since Tracer::start(); the difference of two
+// snapshots gives a region's counts. No libbpf here: usable everywhere.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace faultline::bpf {
+
+inline constexpr int kHistSlots = 32;
+
+// Slot 0 holds the value 0; for log2 histograms slot k > 0 holds
+// [2^(k-1), 2^k); for linear ones (folio orders) slot k holds the value k.
+struct Histogram {
+  std::array<std::uint64_t, kHistSlots> slots{};
+  bool log2 = true;
+
+  std::uint64_t total() const;
+  // The p-th percentile (0..100) in the histogram's unit: the upper bound of
+  // the log2 bucket holding it (the order itself for linear ones); 0 if empty.
+  double percentile(double p) const;
+  Histogram operator-(const Histogram& earlier) const;
+};
+
+struct TraceCounters {
+  // Page faults.
+  std::uint64_t user_faults = 0;        // exceptions:page_fault_user
+  std::uint64_t mm_faults = 0;          // handle_mm_fault calls (user, kernel, populate)
+  std::uint64_t major_faults = 0;       // ... that returned VM_FAULT_MAJOR
+  std::uint64_t filemap_faults = 0;     // filemap:mm_filemap_fault
+  std::uint64_t faultaround_calls = 0;  // filemap:mm_filemap_map_pages
+  std::uint64_t faultaround_pages = 0;  // pages of the fault-around windows
+  std::uint64_t read_calls = 0;         // filemap:mm_filemap_get_pages (read() batches)
+  // Readahead.
+  std::uint64_t ra_sync = 0;
+  std::uint64_t ra_async = 0;
+  std::uint64_t ra_order = 0;           // page_cache_ra_order calls
+  std::uint64_t ra_unbounded = 0;       // page_cache_ra_unbounded calls
+  std::uint64_t ra_mmap_around = 0;     // mmap read-around (ra_order without sync/async)
+  std::uint64_t ra_pages = 0;           // pages requested by readahead
+  std::uint64_t ra_unused_pages = 0;    // added for traced files, never mapped/read (see .bpf.c)
+  std::uint64_t ra_unused_evicted = 0;  // ... of which already evicted
+  std::uint64_t ra_untracked = 0;       // folios the "unused" map had no room for
+  // Page cache (traced files).
+  std::uint64_t pagecache_add_folios = 0;
+  std::uint64_t pagecache_add_pages = 0;
+  std::uint64_t pagecache_evict_folios = 0;
+  std::uint64_t pagecache_evict_pages = 0;
+  // Block I/O issued by the traced tasks.
+  std::uint64_t bio_requests = 0;
+  std::uint64_t bio_bytes = 0;  // at first issue (in-flight requests at stop included)
+  std::uint64_t bio_completed = 0;
+  // Timeline ring buffer.
+  std::uint64_t timeline_events = 0;
+  std::uint64_t dropped = 0;  // events lost because the ring buffer was full
+
+  Histogram fault_ns;                        // handle_mm_fault latency, ns
+  Histogram major_fault_ns;                  // major faults only, ns
+  Histogram ra_size_pages;                   // readahead request sizes, pages
+  Histogram ra_async_pages;                  // readahead async tails, pages
+  Histogram ra_order_hist{{}, false};        // readahead folio orders
+  Histogram pagecache_add_order{{}, false};  // inserted folios by order
+  Histogram pagecache_evict_order{{}, false};
+  Histogram bio_size_bytes;  // block request sizes, bytes
+  Histogram bio_latency_ns;  // block request issue -> complete, ns
+
+  TraceCounters operator-(const TraceCounters& earlier) const;
+};
+
+// The bpf_* metrics of DESIGN.md (benchmarks/metrics.h) for a region:
+// pass the difference of two snapshots. Latency percentiles in microseconds
+// are included only when their histogram is non-empty; bpf_dropped always.
+std::vector<std::pair<std::string, double>> to_metrics(const TraceCounters& delta);
+
+// Everything, for --json.
+nlohmann::json to_json(const TraceCounters& c);
+
+}  // namespace faultline::bpf

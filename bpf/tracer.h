@@ -1,0 +1,122 @@
+// The Tracer: loads bpf/loadtrace.bpf.c with a filter, attaches it, reads
+// its counters and timeline, and detaches everything when destroyed.
+//
+//   bpf::Tracer tracer({.pids = {child}, .files = {"/models/m.gguf"}});
+//   if (!tracer.start()) { log(tracer.error()); /* go on untraced */ }
+//   auto before = tracer.snapshot();
+//   ... measured region ...
+//   auto region = tracer.snapshot() - before;
+//   for (auto& [name, value] : bpf::to_metrics(region)) ...
+//
+// Nothing is pinned: programs, links and maps live in this object's file
+// descriptors and vanish with it (or with the process, whatever kills it).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bpf/trace_counters.h"
+
+namespace faultline::bpf {
+
+struct TraceFilter {
+  // Task filter: a task passes if its cgroup v2 id equals cgroup_id OR its
+  // tgid is in pids; with neither set every task passes (system-wide).
+  std::optional<std::uint64_t> cgroup_id;
+  std::vector<int> pids;
+  // File filter: page-cache, filemap-fault and readahead events only for
+  // these files (matched by device + inode); empty = every file.
+  std::vector<std::string> files;
+  // Per-event timeline through a ring buffer of timeline_bytes (rounded up
+  // to a power of two pages); counts are always kept.
+  bool timeline = false;
+  std::size_t timeline_bytes = 16u << 20;
+  // Track "readahead pages never used" (needs a file filter). Off by
+  // default: it costs a hash insert per page-cache folio and ~30 lookups per
+  // fault-around (µs each, see bpf/README.md); `faultline trace --file` turns
+  // it on, benchmark regions leave it off.
+  bool track_unused = false;
+  // Ask the kernel to time every program run (BPF_ENABLE_STATS while this
+  // Tracer is attached): program_stats() then gives ns per event. For
+  // overhead studies only: it adds two clock reads to every event.
+  bool program_stats = false;
+  std::size_t max_pids = 1024;  // room for add_pid()
+  std::size_t max_unused_folios = 1u << 20;
+};
+
+struct TimelineEvent {
+  std::uint64_t ts_ns = 0;  // CLOCK_MONOTONIC
+  std::uint32_t tgid = 0;
+  std::string_view kind;  // "filemap_fault", "faultaround", "major_fault", "ra_sync",
+                          // "ra_async", "ra_order", "ra_unbounded", "pagecache_add",
+                          // "pagecache_evict", "bio_issue", "bio_done"
+  std::uint64_t ino = 0;
+  std::uint64_t index = 0;  // page index in the file (offset = index * 4096); sector for bio
+  std::uint64_t nr = 0;     // pages (bytes for bio)
+  std::uint64_t value = 0;  // latency ns, async size...
+  std::uint16_t order = 0;
+};
+
+struct ProgramStats {
+  std::string name;  // the program (section) name
+  std::uint64_t runs = 0;
+  std::uint64_t run_time_ns = 0;  // total, kernel-measured
+};
+
+// nullopt when this process can trace; otherwise why not ("not root and
+// missing CAP_BPF/CAP_PERFMON", "built without BPF: ...", "no kernel BTF").
+std::optional<std::string> tracing_unavailable_reason();
+
+// Kernel dev_t encoding (major << 20 | minor) of a stat() st_dev.
+std::uint64_t kernel_dev(std::uint64_t st_dev);
+
+class Tracer {
+ public:
+  // Opens and loads the programs with the filter. Never throws: when
+  // anything fails, ok() is false and error() starts with
+  // "tracing unavailable: ".
+  explicit Tracer(TraceFilter filter);
+  ~Tracer();
+  Tracer(const Tracer&) = delete;
+  Tracer& operator=(const Tracer&) = delete;
+
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  // The attached programs ("tp_btf/page_cache_sync_ra", ...), then notes:
+  // "skipped <probe>: <why>" for what the kernel refused, "warning: ..." for
+  // filters that may not match (files on overlayfs/btrfs). For logs, --json.
+  const std::vector<std::string>& probes() const { return probes_; }
+  const TraceFilter& filter() const { return filter_; }
+
+  // Attach every program. False (and error()) on failure, nothing attached.
+  bool start();
+  // Detach every program (the destructor does this too). Counters stay
+  // readable.
+  void stop();
+  // Add a tgid to the task filter while running (room: max_pids).
+  bool add_pid(int pid);
+
+  // Cumulative counts since start (all zero if !ok()).
+  TraceCounters snapshot() const;
+  // Move the ring buffer's pending events into the timeline; returns how
+  // many. Call it regularly during long runs (timeline mode only).
+  std::size_t poll_timeline(int timeout_ms = 0);
+  // The events collected so far (taken out of the tracer).
+  std::vector<TimelineEvent> take_timeline();
+  // Per attached program: runs and kernel-measured run time (zeros unless
+  // filter.program_stats).
+  std::vector<ProgramStats> program_stats() const;
+
+ private:
+  struct Impl;
+  TraceFilter filter_;
+  std::string error_;
+  std::vector<std::string> probes_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace faultline::bpf

@@ -1,0 +1,81 @@
+// Helpers for the tracer tests: a child process that does its work when told
+// to (so the tracer and perf counters are attached first), perf's software
+// page-fault counter of another process, cold-cache files, and the BPF
+// program / link ids the kernel holds (to show nothing of ours stays).
+#pragma once
+
+#include <sys/stat.h>  // before temp_file.h, which uses fchmod without it
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/support/temp_file.h"
+
+namespace faultline::testing {
+
+// Why the BPF tests cannot run here (not root, no BTF, built without BPF),
+// or nullopt.
+std::optional<std::string> bpf_skip_reason();
+
+// Fork a child that waits for go(), runs `work`, reports done and then waits
+// to be released (so its counters can be read while it still exists).
+class WorkerChild {
+ public:
+  explicit WorkerChild(std::function<void()> work);
+  ~WorkerChild();  // kills and reaps the child if still there
+  pid_t pid() const { return pid_; }
+  void go();
+  void wait_done();
+  int finish();  // release and reap; returns the exit status
+
+ private:
+  pid_t pid_ = -1;
+  int go_w_ = -1, done_r_ = -1;
+};
+
+// PERF_COUNT_SW_PAGE_FAULTS of one process (pid), enabled on construction.
+class PerfPageFaults {
+ public:
+  explicit PerfPageFaults(pid_t pid);
+  ~PerfPageFaults();
+  std::uint64_t read() const;
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// A pseudorandom file in /var/tmp with no page cached.
+class ColdFile {
+ public:
+  explicit ColdFile(std::uint64_t bytes) : file_(bytes) { evict(); }
+  const std::string& path() const { return file_.path(); }
+  std::uint64_t size() const { return file_.size(); }
+  std::uint64_t pages() const { return (file_.size() + 4095) / 4096; }
+  void evict() const;                    // posix_fadvise(DONTNEED)
+  std::uint64_t resident_pages() const;  // mincore
+
+ private:
+  TempFile file_;
+};
+
+// Touch every page of `path` (mapped MAP_PRIVATE, PROT_READ) in file order,
+// after madvise(advice) unless advice < 0; only the first `pages` pages when
+// nonzero. For use inside WorkerChild work.
+void touch_file_pages(const std::string& path, int advice, std::uint64_t pages = 0);
+
+// BPF program and link ids above `after` (0 = all): the kernel's view,
+// via bpf_prog_get_next_id / bpf_link_get_next_id.
+std::vector<std::uint32_t> bpf_prog_ids(std::uint32_t after = 0);
+std::vector<std::uint32_t> bpf_link_ids(std::uint32_t after = 0);
+std::uint32_t max_bpf_prog_id();
+std::uint32_t max_bpf_link_id();
+// Waits up to `timeout_ms` for every program/link created after the given
+// ids to be gone (the kernel frees them shortly after the last fd closes).
+bool bpf_objects_gone(std::uint32_t prog_after, std::uint32_t link_after, int timeout_ms = 3000);
+
+}  // namespace faultline::testing

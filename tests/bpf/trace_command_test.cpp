@@ -1,0 +1,198 @@
+// `faultline trace` end to end: the real executable, its exit codes, its
+// summary and JSON, and that nothing stays attached however it ends.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "bpf/trace_command.h"
+#include "tests/bpf/bpf_test_support.h"
+
+namespace faultline::testing {
+namespace {
+
+#ifndef FAULTLINE_EXE
+#define FAULTLINE_EXE ""
+#endif
+
+#define SKIP_WITHOUT_FAULTLINE()                                                   \
+  do {                                                                             \
+    if (auto why = bpf_skip_reason()) GTEST_SKIP() << *why;                        \
+    if (std::string(FAULTLINE_EXE).empty()) GTEST_SKIP() << "no faultline target"; \
+  } while (0)
+
+// `faultline trace ARGS...` in the background, stderr captured to a file.
+class FaultlineTrace {
+ public:
+  explicit FaultlineTrace(std::vector<std::string> args) {
+    char name[] = "/tmp/faultline-trace-stderr-XXXXXX";
+    const int fd = mkstemp(name);
+    stderr_path_ = name;
+    args.insert(args.begin(), {FAULTLINE_EXE, "trace"});
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(fd, 2);
+      const int null = open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      execv(argv[0], argv.data());
+      _exit(99);
+    }
+    close(fd);
+  }
+  ~FaultlineTrace() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    unlink(stderr_path_.c_str());
+  }
+  pid_t pid() const { return pid_; }
+  // Exit code (128 + signal when killed).
+  int wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  std::string stderr_text() const {
+    std::ifstream in(stderr_path_);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::string stderr_path_;
+};
+
+bool wait_for_links_above(std::uint32_t links, int timeout_ms = 10000) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    if (!bpf_link_ids(links).empty()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+TEST(TraceCommand, NonexistentCommandFailsAndAttachesNothing) {
+  SKIP_WITHOUT_FAULTLINE();
+  const auto progs = max_bpf_prog_id(), links = max_bpf_link_id();
+  FaultlineTrace run({"--", "/nonexistent/faultline-no-such-command", "x"});
+  EXPECT_NE(run.wait(), 0);
+  EXPECT_NE(run.stderr_text().find("cannot run"), std::string::npos) << run.stderr_text();
+  EXPECT_TRUE(bpf_objects_gone(progs, links, 500));
+}
+
+TEST(TraceCommand, NonexistentPidFailsAndAttachesNothing) {
+  SKIP_WITHOUT_FAULTLINE();
+  const auto progs = max_bpf_prog_id(), links = max_bpf_link_id();
+  FaultlineTrace run({"-p", "999999999", "--duration", "1s"});
+  EXPECT_NE(run.wait(), 0);
+  EXPECT_NE(run.stderr_text().find("no process with pid 999999999"), std::string::npos)
+      << run.stderr_text();
+  EXPECT_TRUE(bpf_objects_gone(progs, links, 500));
+}
+
+TEST(TraceCommand, SigintPrintsTheSummaryAndDetaches) {
+  SKIP_WITHOUT_FAULTLINE();
+  const auto progs = max_bpf_prog_id(), links = max_bpf_link_id();
+  FaultlineTrace run({"--", "sleep", "2"});
+  ASSERT_TRUE(wait_for_links_above(links));
+  kill(run.pid(), SIGINT);
+  EXPECT_EQ(run.wait(), 0);
+  const std::string err = run.stderr_text();
+  EXPECT_NE(err.find("page faults"), std::string::npos) << err;
+  EXPECT_NE(err.find("stopped"), std::string::npos) << err;
+  EXPECT_TRUE(bpf_objects_gone(progs, links));
+}
+
+TEST(TraceCommand, KilledCommandEndsTheTraceAndDetaches) {
+  SKIP_WITHOUT_FAULTLINE();
+  const auto progs = max_bpf_prog_id(), links = max_bpf_link_id();
+  FaultlineTrace run({"--", "sh", "-c", "sleep 0.3; kill -9 $$"});
+  EXPECT_EQ(run.wait(), 128 + SIGKILL);
+  EXPECT_NE(run.stderr_text().find("exit status 137"), std::string::npos) << run.stderr_text();
+  EXPECT_TRUE(bpf_objects_gone(progs, links));
+}
+
+TEST(TraceCommand, KillingFaultlineItselfLeavesNothingAttached) {
+  SKIP_WITHOUT_FAULTLINE();
+  const auto progs = max_bpf_prog_id(), links = max_bpf_link_id();
+  FaultlineTrace run({"--", "sleep", "1"});
+  ASSERT_TRUE(wait_for_links_above(links));
+  kill(run.pid(), SIGKILL);
+  EXPECT_EQ(run.wait(), 128 + SIGKILL);
+  EXPECT_TRUE(bpf_objects_gone(progs, links));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // let `sleep 1` end
+}
+
+TEST(TraceCommand, TracesACommandReadingAFileAndWritesJson) {
+  SKIP_WITHOUT_FAULTLINE();
+  ColdFile file(32u << 20);
+  const std::string json_path = file.path() + ".json";
+  // --file right before "--": the command's own options must stay its own.
+  FaultlineTrace run({"--json", json_path, "--timeline", "--file", file.path(), "--", "sh", "-c",
+                      "cat \"$0\" > /dev/null", file.path()});
+  ASSERT_EQ(run.wait(), 0) << run.stderr_text();
+  std::ifstream in(json_path);
+  const auto j = nlohmann::json::parse(in);
+  unlink(json_path.c_str());
+  const double pages = double(file.pages());
+  EXPECT_NEAR(j["trace"]["pagecache"]["added_pages"].get<double>(), pages, 0.05 * pages);
+  EXPECT_GT(
+      j["trace"]["readahead"]["sync"].get<int>() + j["trace"]["readahead"]["async"].get<int>(), 0);
+  EXPECT_EQ(j["trace"]["metrics"]["bpf_dropped"].get<double>(), 0.0);
+  EXPECT_EQ(j["exit_status"].get<int>(), 0);
+  ASSERT_TRUE(j.contains("timeline"));
+  EXPECT_FALSE(j["timeline"].empty());
+  EXPECT_TRUE(j["filter"].get<std::string>().rfind("cgroup ", 0) == 0) << j["filter"];
+}
+
+TEST(TraceCommand, TracesARunningPidForADuration) {
+  SKIP_WITHOUT_FAULTLINE();
+  ColdFile file(16u << 20);
+  WorkerChild worker([&] {
+    touch_file_pages(file.path(), MADV_RANDOM);
+    pause();
+  });
+  const std::string json_path = file.path() + ".json";
+  const auto links = max_bpf_link_id();
+  FaultlineTrace run({"-p", std::to_string(worker.pid()), "--file", file.path(), "--duration",
+                      "1500ms", "--json", json_path});
+  ASSERT_TRUE(wait_for_links_above(links));
+  worker.go();
+  EXPECT_EQ(run.wait(), 0) << run.stderr_text();
+  std::ifstream in(json_path);
+  const auto j = nlohmann::json::parse(in);
+  unlink(json_path.c_str());
+  EXPECT_EQ(j["pids"][0].get<int>(), worker.pid());
+  EXPECT_TRUE(j["interrupted"].get<bool>());
+  EXPECT_GE(j["trace"]["faults"]["filemap"].get<double>(), 0.9 * double(file.pages()));
+  EXPECT_FALSE(j["rss"]["samples"].empty());
+}
+
+TEST(TraceCommand, ParsesDurations) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(bpf::parse_duration("10s"), milliseconds(10000));
+  EXPECT_EQ(bpf::parse_duration("500ms"), milliseconds(500));
+  EXPECT_EQ(bpf::parse_duration("1.5"), milliseconds(1500));
+  EXPECT_EQ(bpf::parse_duration("2m"), milliseconds(120000));
+  EXPECT_FALSE(bpf::parse_duration("soon"));
+  EXPECT_FALSE(bpf::parse_duration("-1s"));
+  EXPECT_FALSE(bpf::parse_duration(""));
+}
+
+}  // namespace
+}  // namespace faultline::testing

@@ -7,12 +7,14 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "benchmarks/default_model.h"
 #include "benchmarks/load_benchmark.h"
 #include "benchmarks/metrics.h"
 #include "benchmarks/perf_counters.h"
 #include "benchmarks/split_list.h"
+#include "bpf/region_tracer.h"
 #include "datasets/format_error.h"
 #include "datasets/size.h"
 
@@ -29,6 +31,8 @@ struct Options {
   std::string perf_events;
   std::uint64_t seed = 42;
   bool list_strategies = false;
+  bool trace = false;
+  std::string trace_timeline;
 };
 
 CLI::App* g_app = nullptr;
@@ -65,6 +69,14 @@ void build_cli(CLI::App& app, Options& o) {
                  "extra perf events to count, comma-separated (e.g. cycles,instructions); "
                  "reported as perf_<event>, or warned about once when the machine lacks them");
   app.add_option("--seed", o.seed, "seed of random:N and moe:K/N")->capture_default_str();
+  app.add_flag("--trace", o.trace,
+               "add the eBPF tracer's bpf_* counters (faults, readahead, page cache, block I/O) of "
+               "each timed region (root or CAP_BPF+CAP_PERFMON; otherwise one warning and no "
+               "bpf_* counters)");
+  app.add_option("--trace-timeline", o.trace_timeline,
+                 "with --trace: write each cell's per-event timeline and RSS samples of its last "
+                 "timed region into this folder as <cell>.timeline.json")
+      ->check(CLI::ExistingDirectory);
   app.add_flag("--list-strategies", o.list_strategies,
                "print the strategies and presets, then exit");
 }
@@ -128,6 +140,15 @@ int main(int argc, char** argv) {
     }
   }
 
+  std::unique_ptr<faultline::bpf::RegionTracer> tracer;
+  if (o.trace || !o.trace_timeline.empty()) {
+    tracer = std::make_unique<faultline::bpf::RegionTracer>(cfg.model, o.trace_timeline);
+    if (tracer->ok())
+      cfg.measure.region_probe = &tracer->probe();
+    else
+      fmt::print(stderr, "faultline-bench: warning: {}; running untraced\n", tracer->error());
+    benchmark::AddCustomContext("faultline_trace", tracer->ok() ? "on" : tracer->error());
+  }
   benchmark::AddCustomContext("faultline_model", cfg.model);
   benchmark::AddCustomContext("faultline_model_format", faultline::to_string(cfg.layout.format));
   benchmark::AddCustomContext("faultline_model_bytes", std::to_string(cfg.layout.file_size));

@@ -40,11 +40,6 @@ void run_cell(benchmark::State& state, const BenchConfig& cfg, const LoadCell& c
 
 }  // namespace
 
-std::string cell_name(const LoadCell& c) {
-  return fmt::format("load/{}/{}/{}", to_string(c.strategy), to_string(c.pattern),
-                     to_string(c.cache));
-}
-
 std::vector<std::string> register_load_benchmarks(const BenchConfig& config) {
   std::vector<std::string> names;
   for (const auto& s : config.strategies)

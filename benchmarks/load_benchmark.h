@@ -24,9 +24,6 @@ struct BenchConfig {
   MeasureOptions measure;                // global drop, seed, region probe
 };
 
-// The benchmark name of one cell.
-std::string cell_name(const LoadCell& cell);
-
 // Registers every cell of the config with Google Benchmark; returns their
 // names. `config` must outlive the benchmark run.
 std::vector<std::string> register_load_benchmarks(const BenchConfig& config);

@@ -48,6 +48,11 @@ double prepare_cache(const std::string& model, CacheState c, bool global_drop) {
 
 }  // namespace
 
+std::string cell_name(const LoadCell& c) {
+  return fmt::format("load/{}/{}/{}", to_string(c.strategy), to_string(c.pattern),
+                     to_string(c.cache));
+}
+
 const char* to_string(CacheState c) {
   return c == CacheState::kCold ? "cold" : "warm";
 }
@@ -69,7 +74,7 @@ Measurement measure_load(const std::string& model, const ModelLayout& layout, co
   reset_peak_rss();
   const ProcessSample before = sample_process();
   const std::uint64_t pss_before = sample_pss_bytes();
-  if (opt.region_probe) opt.region_probe->begin();
+  if (opt.region_probe) opt.region_probe->begin(cell);
   if (opt.perf) opt.perf->start();
   task_clock.reset();
   task_clock.enable();
@@ -82,7 +87,7 @@ Measurement measure_load(const std::string& model, const ModelLayout& layout, co
   } catch (...) {
     task_clock.disable();
     if (opt.perf) opt.perf->stop();
-    if (opt.region_probe) opt.region_probe->end();
+    if (opt.region_probe) opt.region_probe->end(cell);
     throw;
   }
   const auto t1 = Clock::now();
@@ -92,10 +97,12 @@ Measurement measure_load(const std::string& model, const ModelLayout& layout, co
 
   task_clock.disable();
   if (opt.perf) opt.perf->stop();
-  std::vector<std::pair<std::string, double>> region;
-  if (opt.region_probe) region = opt.region_probe->end();
   const ProcessSample after = sample_process();
   const std::uint64_t pss_after = sample_pss_bytes();
+  // After the samples: what the probe does at its end (write a timeline) is
+  // not the load's memory.
+  std::vector<std::pair<std::string, double>> region;
+  if (opt.region_probe) region = opt.region_probe->end(cell);
 
   out.seconds = std::chrono::duration<double>(t2 - t0).count();
   out.warnings = mapping.warnings();

@@ -24,18 +24,21 @@ const char* to_string(CacheState c);
 // "cold" / "warm"; throws std::invalid_argument otherwise.
 CacheState parse_cache_state(std::string_view s);
 
-// Counters measured over the timed region by an optional extra probe (the
-// eBPF tracer): begin() right before the clock starts, end() right after it
-// stops, returning (metric name, value) pairs for that region.
-struct RegionProbe {
-  std::function<void()> begin;
-  std::function<std::vector<std::pair<std::string, double>>()> end;
-};
-
 struct LoadCell {
   Strategy strategy;
   AccessPattern pattern;
   CacheState cache = CacheState::kCold;
+};
+
+// The benchmark name of a cell: load/<strategy>/<pattern>/<cache>.
+std::string cell_name(const LoadCell& cell);
+
+// Counters measured over the timed region by an optional extra probe (the
+// eBPF tracer): begin() right before the clock starts, end() right after it
+// stops, returning (metric name, value) pairs for that region.
+struct RegionProbe {
+  std::function<void(const LoadCell&)> begin;
+  std::function<std::vector<std::pair<std::string, double>>(const LoadCell&)> end;
 };
 
 struct MeasureOptions {

@@ -115,6 +115,9 @@ struct Tracer::Impl {
   loadtrace_bpf* skel = nullptr;
   ring_buffer* rb = nullptr;
   std::vector<TimelineEvent> timeline;
+  std::size_t timeline_cap = 0;  // 0 = unbounded
+  std::size_t stride = 1;        // keep every stride-th event
+  std::uint64_t seen = 0;        // events that arrived
   int ncpus = 1;
 
   std::vector<bpf_link*> links;
@@ -135,9 +138,34 @@ struct Tracer::Impl {
   static int on_event(void* ctx, void* data, size_t size) {
     if (size < sizeof(lt_event)) return 0;
     const auto* e = static_cast<const lt_event*>(data);
-    static_cast<Impl*>(ctx)->timeline.push_back(
+    auto* self = static_cast<Impl*>(ctx);
+    const std::uint64_t n = self->seen++;
+    if (n % self->stride) return 0;
+    if (self->timeline_cap && self->timeline.size() >= self->timeline_cap) {
+      // Full: keep every other kept event (those at multiples of 2 x stride).
+      std::size_t j = 0;
+      for (std::size_t i = 0; i < self->timeline.size(); i += 2)
+        self->timeline[j++] = self->timeline[i];
+      self->timeline.resize(j);
+      self->stride *= 2;
+      if (n % self->stride) return 0;
+    }
+    self->timeline.push_back(
         {e->ts_ns, e->tgid, kind_name(e->kind), e->ino, e->index, e->nr, e->value, e->order});
     return 0;
+  }
+
+  void reset_timeline() {
+    if (rb)
+      while (ring_buffer__consume(rb) > 0) {
+      }
+    timeline.clear();
+    stride = 1;
+    seen = 0;
+    if (timeline_cap) {
+      timeline.resize(timeline_cap);  // allocate and touch every page now
+      timeline.clear();
+    }
   }
 
   // Open, configure and load. `faults` picks how handle_mm_fault is probed:
@@ -267,6 +295,7 @@ Tracer::Tracer(TraceFilter filter) : filter_(std::move(filter)) {
     f.track_unused = unused;
     for (FaultProbe faults : {FaultProbe::kFentry, FaultProbe::kKprobe, FaultProbe::kNone}) {
       impl_ = std::make_unique<Impl>();
+      impl_->timeline_cap = filter_.timeline ? filter_.timeline_max_events : 0;
       std::string why = impl_->load(f, files, btf, faults, probes_);
       if (why.empty()) {
         for (const auto& note : file_notes) probes_.push_back(note);
@@ -416,6 +445,18 @@ std::vector<TimelineEvent> Tracer::take_timeline() {
   return std::exchange(impl_->timeline, {});
 }
 
+void Tracer::reset_timeline() {
+  if (ok()) impl_->reset_timeline();
+}
+
+std::size_t Tracer::timeline_stride() const {
+  return ok() ? impl_->stride : 1;
+}
+
+std::uint64_t Tracer::timeline_seen() const {
+  return ok() ? impl_->seen : 0;
+}
+
 #else  // !FAULTLINE_HAVE_BPF: the same API, always unavailable.
 
 struct Tracer::Impl {};
@@ -439,6 +480,13 @@ std::size_t Tracer::poll_timeline(int) {
 }
 std::vector<TimelineEvent> Tracer::take_timeline() {
   return {};
+}
+void Tracer::reset_timeline() {}
+std::size_t Tracer::timeline_stride() const {
+  return 1;
+}
+std::uint64_t Tracer::timeline_seen() const {
+  return 0;
 }
 std::vector<ProgramStats> Tracer::program_stats() const {
   return {};

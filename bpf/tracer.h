@@ -35,6 +35,12 @@ struct TraceFilter {
   // to a power of two pages); counts are always kept.
   bool timeline = false;
   std::size_t timeline_bytes = 16u << 20;
+  // At most this many events are kept in memory (0 = no bound): when the
+  // buffer is full, every other event is dropped and from then on only every
+  // 2nd (4th, ...) event is kept; timeline_stride() says which. The buffer is
+  // allocated and touched up front (reset_timeline), so collecting events
+  // does not grow this process's RSS during a measured region.
+  std::size_t timeline_max_events = 0;
   // Track "readahead pages never used" (needs a file filter). Off by
   // default: it costs a hash insert per page-cache folio and ~30 lookups per
   // fault-around (µs each, see bpf/README.md); `faultline trace --file` turns
@@ -107,6 +113,12 @@ class Tracer {
   std::size_t poll_timeline(int timeout_ms = 0);
   // The events collected so far (taken out of the tracer).
   std::vector<TimelineEvent> take_timeline();
+  // Forget collected events and pending ring-buffer events; with
+  // timeline_max_events, allocate and touch the bounded buffer again.
+  void reset_timeline();
+  // Every timeline_stride()-th event is kept; timeline_seen() events arrived.
+  std::size_t timeline_stride() const;
+  std::uint64_t timeline_seen() const;
   // Per attached program: runs and kernel-measured run time (zeros unless
   // filter.program_stats).
   std::vector<ProgramStats> program_stats() const;

@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 
 #include "benchmarks/metrics.h"
+#include "benchmarks/path_safe.h"
+#include "benchmarks/unique_fd.h"
 #include "datasets/size.h"
 #include "harness/bench_json.h"
 #include "harness/child_process.h"
@@ -31,18 +33,6 @@ std::string log_tail(const std::string& path) {
     if (!line.empty() && line.find("***WARNING***") == std::string::npos) last = line;
   return last;
 }
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 struct Launch {
   ExitInfo exit;
@@ -74,13 +64,30 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
                                    "--benchmark_out=" + json_part,
                                    "--benchmark_out_format=json"};
   if (plan.drop_caches) argv.push_back("--drop-caches");
-  Fd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  // Timed-region trace counters from faultline-bench itself; the first
+  // repetition also records the per-event timeline and RSS samples.
+  std::string timeline_dir;
+  if (ctx.trace) {
+    argv.push_back("--trace");
+    if (cell.rep == 1) {
+      timeline_dir = ctx.store->path("raw/." + stem + ".timeline");
+      std::error_code ec;
+      fs::create_directories(timeline_dir, ec);
+      if (ec)
+        timeline_dir.clear();
+      else
+        argv.insert(argv.end(), {"--trace-timeline", timeline_dir});
+    }
+  }
+  UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   Launch l;
   pid_t pid = spawn({argv, procs, -1, log_fd.get(), log_fd.get()});
   l.exit = wait_child(pid, plan.cell_timeout_s);
   if (l.exit.interrupted) {
     ::unlink(json_part.c_str());
     ::unlink(log.c_str());
+    std::error_code ec;
+    if (!timeline_dir.empty()) fs::remove_all(timeline_dir, ec);
     return l;
   }
   if (l.exit.exit_code == 0) {
@@ -97,6 +104,11 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
     } catch (const std::exception& e) {
       l.error = e.what();
     }
+    if (!timeline_dir.empty()) {
+      std::error_code ec;
+      for (const auto& f : fs::directory_iterator(timeline_dir, ec))
+        fs::rename(f.path(), ctx.store->path("raw/" + stem + ".timeline.json"), ec);
+    }
   } else {
     std::string tail = log_tail(log);
     l.error = l.exit.term_signal
@@ -107,24 +119,15 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
   }
   std::error_code ec;
   fs::remove(json_part, ec);
+  if (!timeline_dir.empty()) fs::remove_all(timeline_dir, ec);
   return l;
-}
-
-std::string sanitize(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '.' || c == '=' || c == '-';
-    out += keep ? c : '_';
-  }
-  return out;
 }
 
 }  // namespace
 
 std::string raw_stem(const Cell& cell, int index) {
-  return fmt::format("{:04d}-{}-{}-{}-rep{}", index + 1, sanitize(cell.strategy),
-                     sanitize(cell.pattern), cell.cache, cell.rep);
+  return fmt::format("{:04d}-{}-{}-{}-rep{}", index + 1, path_safe(cell.strategy),
+                     path_safe(cell.pattern), cell.cache, cell.rep);
 }
 
 std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int index) {
@@ -161,7 +164,9 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
 #if FAULTLINE_HARNESS_BPF
   std::unique_ptr<bpf::Tracer> tracer;
   bpf::TraceCounters before;
-  if (ctx.trace && cgroup && cgroup->id()) {
+  // faultline-bench traces its own timed regions (--trace); a fleet of
+  // faultline-hold loaders is traced here, by the cell's cgroup.
+  if (ctx.trace && plan.processes > 1 && cgroup && cgroup->id()) {
     bpf::TraceFilter filter;
     filter.cgroup_id = *cgroup->id();
     filter.files = {plan.model};
@@ -173,7 +178,7 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
       row.trace = "off: " + tracer->error();
       tracer.reset();
     }
-  } else if (ctx.trace) {
+  } else if (ctx.trace && plan.processes > 1) {
     row.trace = "off: no cgroup v2 identity for the cell";
   }
 #endif
@@ -220,6 +225,13 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
       l.metrics[std::string(metric::kCgroupMajorFaults)] = double(*v);
     cgroup->remove();
   }
+  if (ctx.trace && plan.processes == 1)
+    row.trace = l.metrics.count(std::string(metric::kBpfDropped))
+                    ? "on"
+                    : "off: faultline-bench ran untraced (see its log in raw/)";
+  if (auto it = l.metrics.find(std::string(metric::kBpfDropped));
+      it != l.metrics.end() && it->second > 0)
+    l.warnings.push_back(fmt::format("the tracer dropped {:.0f} timeline events", it->second));
   row.exit_code = l.exit.exit_code;
   row.term_signal = l.exit.term_signal;
   row.wall_s = l.exit.wall_s;
@@ -247,7 +259,7 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
     row.status = runs::Status::kFailed;
     row.error = "faultline-bench reported no ready_ms";
   }
-  for (const char* ext : {".json", ".log"})
+  for (const char* ext : {".json", ".timeline.json", ".log"})
     if (fs::exists(ctx.store->path("raw/" + stem + ext))) row.raw.push_back("raw/" + stem + ext);
   return row;
 }

@@ -10,8 +10,8 @@
 #include <cstring>
 #include <memory>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 extern char** environ;
 

@@ -1,5 +1,7 @@
 #include "harness/results_store.h"
 
+#include "benchmarks/path_safe.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -107,7 +109,8 @@ void check_writable(const std::string& root) {
 
 ResultsStore ResultsStore::create(const std::string& root, const std::string& host,
                                   const std::string& preset) {
-  std::string base = fmt::format("{}/{}-{}-{}", root, utc_stamp(), host, preset);
+  std::string base =
+      fmt::format("{}/{}-{}-{}", root, utc_stamp(), path_safe(host), path_safe(preset));
   std::string dir = base;
   for (int n = 2; ::mkdir(dir.c_str(), 0755) != 0; ++n) {
     if (errno != EEXIST || n > 1000) sys_fail("create run folder " + dir);

@@ -128,8 +128,8 @@ int run(const RunOptions& o) {
     if (ctx.use_cgroups) remove_stale_cgroups(cgroups);
     if (plan.trace && !o.no_trace) {
       auto reason = tracing_off_reason();
-      if (!reason && !(ctx.use_cgroups && cgroups.can_identify()))
-        reason = "no cgroup v2 hierarchy to follow the cells by";
+      if (!reason && plan.processes > 1 && !(ctx.use_cgroups && cgroups.can_identify()))
+        reason = "no cgroup v2 hierarchy to follow the fleet's processes by";
       if (reason) {
         fmt::print(stderr, "faultline run: warning: tracing off: {}\n", *reason);
         ctx.trace_off = *reason;

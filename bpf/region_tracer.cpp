@@ -1,0 +1,148 @@
+#include "bpf/region_tracer.h"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "benchmarks/path_safe.h"
+#include "bpf/rss_sampler.h"
+#include "bpf/trace_summary.h"
+#include "bpf/tracer.h"
+
+namespace faultline::bpf {
+namespace {
+
+std::uint64_t monotonic_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::uint64_t(ts.tv_sec) * 1000000000ull + std::uint64_t(ts.tv_nsec);
+}
+
+TraceFilter filter_for(const std::string& model, bool timeline) {
+  TraceFilter f;
+  f.pids = {static_cast<int>(::getpid())};
+  f.files = {model};
+  f.timeline = timeline;
+  f.track_unused = false;  // costs per cached folio; not for timed regions
+  f.timeline_max_events = RegionTracer::kMaxTimelineEvents;
+  return f;
+}
+
+}  // namespace
+
+struct RegionTracer::Impl {
+  Impl(const std::string& model, std::string dir)
+      : model(model),
+        timeline_dir(std::move(dir)),
+        tracer(filter_for(model, !timeline_dir.empty())) {
+    if (tracer.ok() && !tracer.start()) started = false;
+  }
+  std::string model;
+  std::string timeline_dir;
+  Tracer tracer;
+  bool started = true;
+  TraceCounters before;
+  std::uint64_t t0_ns = 0;
+  std::unique_ptr<RssSampler> rss;
+  std::atomic<bool> polling{false};
+  std::thread poller;
+
+  void begin() {
+    if (!timeline_dir.empty()) {
+      tracer.reset_timeline();  // drop what came before; touch the bounded buffer now
+      rss = std::make_unique<RssSampler>(std::vector<pid_t>{::getpid()},
+                                         std::chrono::milliseconds(5));
+      polling = true;
+      // Drain the ring buffer while the region runs so long loads do not drop.
+      poller = std::thread([this] {
+        while (polling) tracer.poll_timeline(20);
+      });
+    }
+    before = tracer.snapshot();
+    t0_ns = monotonic_ns();
+  }
+
+  std::vector<std::pair<std::string, double>> end(const LoadCell& cell) {
+    TraceCounters delta = tracer.snapshot() - before;
+    const double seconds = double(monotonic_ns() - t0_ns) / 1e9;
+    if (!timeline_dir.empty()) {
+      polling = false;
+      poller.join();
+      while (tracer.poll_timeline(0) > 0) {
+      }
+      rss->stop();
+      write_timeline(cell, delta, seconds);
+      rss.reset();
+    }
+    return to_metrics(delta);
+  }
+
+  void write_timeline(const LoadCell& cell, const TraceCounters& delta, double seconds) {
+    TraceReport r;
+    r.command = {"faultline-bench", cell_name(cell)};
+    r.pids = {static_cast<int>(::getpid())};
+    r.files = {model};
+    r.filter = fmt::format("pids {}", ::getpid());
+    r.seconds = seconds;
+    r.probes = tracer.probes();
+    r.counters = delta;
+    r.rss = rss->samples();
+    r.peak_rss_bytes = rss->peak_bytes();
+    r.timeline_enabled = true;
+    r.t0_ns = t0_ns;
+    r.timeline = tracer.take_timeline();
+    nlohmann::json j = report_json(r);
+    j["cell"] = cell_name(cell);
+    j["timeline_events"] = tracer.timeline_seen();
+    j["timeline_stride"] = tracer.timeline_stride();
+    const auto path = std::filesystem::path(timeline_dir) / timeline_file_name(cell);
+    const auto tmp = path.string() + ".tmp";
+    {
+      std::ofstream out(tmp);
+      out << j.dump() << '\n';
+      if (!out) {
+        std::filesystem::remove(tmp);
+        throw std::runtime_error("cannot write " + tmp);
+      }
+    }
+    std::filesystem::rename(tmp, path);
+  }
+};
+
+RegionTracer::RegionTracer(const std::string& model, std::string timeline_dir)
+    : impl_(std::make_unique<Impl>(model, std::move(timeline_dir))) {
+  probe_.begin = [this](const LoadCell&) {
+    if (ok()) impl_->begin();
+  };
+  probe_.end = [this](const LoadCell& cell) -> std::vector<std::pair<std::string, double>> {
+    if (!ok()) return {};
+    return impl_->end(cell);
+  };
+}
+
+RegionTracer::~RegionTracer() {
+  if (impl_ && impl_->poller.joinable()) {
+    impl_->polling = false;
+    impl_->poller.join();
+  }
+}
+
+bool RegionTracer::ok() const {
+  return impl_->tracer.ok() && impl_->started;
+}
+
+const std::string& RegionTracer::error() const {
+  return impl_->tracer.error();
+}
+
+std::string timeline_file_name(const LoadCell& cell) {
+  return path_safe(cell_name(cell)) + ".timeline.json";
+}
+
+}  // namespace faultline::bpf

@@ -1,0 +1,43 @@
+// faultline-bench --trace: the Tracer around each timed region. The bpf_*
+// counters of the region become benchmark counters (to_metrics); with a
+// timeline folder, the region's per-event timeline and RSS samples are written
+// per cell as <folder>/<cell>.timeline.json, in `faultline trace --json`'s
+// layout (bpf/trace_summary.h), for fault heatmaps and RSS-over-time plots.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "benchmarks/measure.h"
+
+namespace faultline::bpf {
+
+class RegionTracer {
+ public:
+  // Filters on this process and the model file. Never throws: check ok().
+  RegionTracer(const std::string& model, std::string timeline_dir);
+  ~RegionTracer();
+  RegionTracer(const RegionTracer&) = delete;
+  RegionTracer& operator=(const RegionTracer&) = delete;
+
+  bool ok() const;
+  const std::string& error() const;  // "tracing unavailable: ..."
+  // The probe measure_load() calls around its timed region.
+  RegionProbe& probe() { return probe_; }
+
+  // At most this many events per cell (kept in a buffer touched before the
+  // region, so it adds no RSS to the measurement); longer timelines keep
+  // every k-th event and say so ("timeline_stride": k).
+  static constexpr std::size_t kMaxTimelineEvents = 50000;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  RegionProbe probe_;
+};
+
+// The file name a cell's timeline gets: the cell name with path-unsafe
+// characters replaced ("load_mmap_private_forward_cold.timeline.json").
+std::string timeline_file_name(const LoadCell& cell);
+
+}  // namespace faultline::bpf

@@ -2,6 +2,8 @@
 // warming by a buffered read, and residency through cachestat(2) or mincore.
 #include "benchmarks/cache.h"
 
+#include "benchmarks/unique_fd.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -59,22 +61,6 @@ bool may_see_residency(int fd) {
   return ::geteuid() == 0 || (::fstat(fd, &st) == 0 && st.st_uid == ::geteuid()) ||
          ::faccessat(fd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) == 0;
 }
-
-// Owns one file descriptor.
-class Fd {
- public:
-  explicit Fd(const std::string& path, int flags = O_RDONLY)
-      : fd_(::open(path.c_str(), flags | O_CLOEXEC)) {
-    if (fd_ < 0) fail(errno, "open", path);
-  }
-  ~Fd() { ::close(fd_); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 std::uint64_t file_size(int fd, const std::string& path) {
   struct stat st {};
@@ -165,7 +151,7 @@ Residency residency(const std::string& path) {
 }
 
 Residency residency(const std::string& path, ResidencyMethod method) {
-  Fd fd(path);
+  UniqueFd fd = open_or_throw(path, O_RDONLY);
   return residency_of(fd.get(), path, method);
 }
 
@@ -181,7 +167,7 @@ bool cachestat_available() {
 
 Residency evict(const std::string& path, bool global_drop) {
   {
-    Fd fd(path);
+    UniqueFd fd = open_or_throw(path, O_RDONLY);
     // Clean, unmapped pages go; dirty pages, pages under writeback and pages
     // mapped by any process stay, which is why the caller checks residency.
     if (const int err = ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED); err != 0)
@@ -192,7 +178,7 @@ Residency evict(const std::string& path, bool global_drop) {
 }
 
 Residency warm(const std::string& path) {
-  Fd fd(path);
+  UniqueFd fd = open_or_throw(path, O_RDONLY);
   // Start readahead of the whole file, then read it so every page is in.
   (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_WILLNEED);
   constexpr std::size_t kBuffer = std::size_t{4} << 20;

@@ -74,24 +74,6 @@ int WorkerChild::finish() {
   return status;
 }
 
-PerfPageFaults::PerfPageFaults(pid_t pid) {
-  perf_event_attr attr{};
-  attr.size = sizeof attr;
-  attr.type = PERF_TYPE_SOFTWARE;
-  attr.config = PERF_COUNT_SW_PAGE_FAULTS;
-  fd_ = syscall(SYS_perf_event_open, &attr, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
-}
-
-PerfPageFaults::~PerfPageFaults() {
-  if (fd_ >= 0) close(fd_);
-}
-
-std::uint64_t PerfPageFaults::read() const {
-  std::uint64_t v = 0;
-  if (fd_ < 0 || ::read(fd_, &v, sizeof v) != sizeof v) return 0;
-  return v;
-}
-
 void ColdFile::evict() const {
   const int fd = open(path().c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw std::runtime_error("open " + path());

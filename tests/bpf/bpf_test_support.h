@@ -37,18 +37,6 @@ class WorkerChild {
   int go_w_ = -1, done_r_ = -1;
 };
 
-// PERF_COUNT_SW_PAGE_FAULTS of one process (pid), enabled on construction.
-class PerfPageFaults {
- public:
-  explicit PerfPageFaults(pid_t pid);
-  ~PerfPageFaults();
-  std::uint64_t read() const;
-  bool ok() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
-
 // A pseudorandom file in /var/tmp with no page cached.
 class ColdFile {
  public:

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "benchmarks/perf_counters.h"
 #include "bpf/tracer.h"
 #include "tests/bpf/bpf_test_support.h"
 
@@ -31,12 +32,13 @@ TraceCounters trace_child(TraceFilter filter, std::function<void()> work,
   Tracer tracer(filter);
   EXPECT_TRUE(tracer.ok()) << tracer.error();
   EXPECT_TRUE(tracer.start()) << tracer.error();
-  PerfPageFaults perf(child.pid());
+  PerfCounter perf("page-faults", child.pid());
+  perf.enable();
   const TraceCounters before = tracer.snapshot();
   child.go();
   child.wait_done();
   const TraceCounters delta = tracer.snapshot() - before;
-  if (perf_faults) *perf_faults = perf.read();
+  if (perf_faults) *perf_faults = perf.read().value_or(0);
   EXPECT_EQ(child.finish(), 0);
   return delta;
 }
@@ -114,7 +116,8 @@ TEST(Tracer, AnotherProcessOnTheSameFileIsFilteredOut) {
   WorkerChild other([&] { touch_file_pages(file.path(), MADV_RANDOM); });
   Tracer tracer({.pids = {traced.pid()}, .files = {file.path()}});
   ASSERT_TRUE(tracer.start()) << tracer.error();
-  PerfPageFaults perf(traced.pid());
+  PerfCounter perf("page-faults", traced.pid());
+  perf.enable();
   traced.go();
   other.go();
   traced.wait_done();
@@ -122,7 +125,8 @@ TEST(Tracer, AnotherProcessOnTheSameFileIsFilteredOut) {
   const auto d = tracer.snapshot();
   EXPECT_LE(d.filemap_faults, half + 16) << "the other process's faults leaked in";
   EXPECT_GE(double(d.filemap_faults), 0.5 * double(half));
-  EXPECT_NEAR(double(d.user_faults), double(perf.read()), 0.02 * double(perf.read()));
+  const double perf_faults = double(perf.read().value_or(0));
+  EXPECT_NEAR(double(d.user_faults), perf_faults, 0.02 * perf_faults);
   EXPECT_EQ(traced.finish(), 0);
   EXPECT_EQ(other.finish(), 0);
 }

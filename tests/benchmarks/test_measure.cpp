@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "benchmarks/metrics.h"
+#include "tests/support/capture.h"
 #include "tests/support/temp_file.h"
 
 namespace faultline {
@@ -113,11 +114,9 @@ TEST_F(MeasureTest, BenchBinaryReportsCountersAsJson) {
                     " --strategies read,mmap:private,populate --patterns none --cache warm"
                     " --iterations 1 --benchmark_format=json"
                     " --benchmark_filter='^load/mmap:private,populate/none/warm/' 2>/dev/null";
-  std::unique_ptr<FILE, int (*)(FILE*)> p(::popen(cmd.c_str(), "r"), ::pclose);
-  ASSERT_TRUE(p);
-  std::string out;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p.get())) out.append(buf, n);
+  auto run = testing::capture(cmd);
+  ASSERT_EQ(run.status, 0);
+  const std::string& out = run.out;
   auto j = nlohmann::json::parse(out);
   ASSERT_EQ(j["benchmarks"].size(), 1u);
   const auto& b = j["benchmarks"][0];

@@ -1,9 +1,11 @@
 #include "harness/report_command.h"
 
 #include <spawn.h>
+
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cstdio>
 
 #include <cerrno>
 #include <cstdlib>
@@ -91,6 +93,8 @@ int run_analysis(const std::string& module, const std::vector<std::string>& args
   auto envp = pointers(env_s);
 
   pid_t pid = 0;
+  std::fflush(stdout);  // what we printed comes before what the report prints
+  std::fflush(stderr);
   const int err = ::posix_spawn(&pid, python.c_str(), nullptr, nullptr, argv.data(), envp.data());
   if (err != 0) {
     fmt::print(stderr, "faultline: cannot start {}: {}\n", python, std::strerror(err));

@@ -65,7 +65,8 @@ def explain_strategy(rc, strategy):
     else:
         parts.append("no file page faults")
     if around:
-        parts.append("fault-around mapped %s cached pages" % units.count(around))
+        parts.append("fault-around windows spanned %s pages (it maps only pages already cached)"
+                     % units.count(around))
     bio = _m(cell, schema.BPF_BIO_BYTES)
     if bio:
         p50 = _m(cell, schema.BPF_BIO_P50_US)

@@ -33,7 +33,7 @@ class ExplainTest(unittest.TestCase):
     def test_lazy_mmap(self):
         text = self.lines["mmap:private"]
         self.assertIn("readahead of 262,144 pages (100 % of the file) in 2,048 sync", text)
-        self.assertIn("fault-around mapped 245,760 cached pages", text)
+        self.assertIn("fault-around windows spanned 245,760 pages", text)
         self.assertIn("ready at once, the I/O is paid by the first pass (1500 ms)", text)
 
     def test_read(self):

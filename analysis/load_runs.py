@@ -183,9 +183,10 @@ def timeline_events(run, row):
 
 def rss_samples(run, row):
     """RSS over time of a row, or None: [{"t_s", "rss_bytes", "rss_anon_bytes",
-    "rss_file_bytes"}] from "rss": {"samples": [...]} of raw/<stem>.trace.json or
+    "rss_file_bytes"}] from "rss": {"samples": [...]} of raw/<stem>.timeline.json,
+    raw/<stem>.trace.json or
     raw/<stem>.rss.json (the `faultline trace --json` layout)."""
-    for path in _raw_candidates(run, row, (".rss.json", ".trace.json")):
+    for path in _raw_candidates(run, row, (".rss.json", ".timeline.json", ".trace.json")):
         data = _load_optional(path)
         if not isinstance(data, dict):
             continue

@@ -108,8 +108,15 @@ TEST(TraceCommand, NonexistentPidFailsAndAttachesNothing) {
 TEST(TraceCommand, SigintPrintsTheSummaryAndDetaches) {
   SKIP_WITHOUT_FAULTLINE();
   const auto progs = max_bpf_prog_id(), links = max_bpf_link_id();
-  FaultlineTrace run({"--", "sleep", "2"});
-  ASSERT_TRUE(wait_for_links_above(links));
+  // The command starts only once every probe is attached: its marker file says
+  // so (other BPF users on the machine could raise the link ids meanwhile).
+  const std::string marker = "/tmp/faultline-trace-started-" + std::to_string(::getpid());
+  ::unlink(marker.c_str());
+  FaultlineTrace run({"--", "sh", "-c", "touch \"$0\"; sleep 2", marker});
+  for (int i = 0; i < 500 && ::access(marker.c_str(), F_OK) != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(::access(marker.c_str(), F_OK), 0) << "the traced command never started";
+  ::unlink(marker.c_str());
   kill(run.pid(), SIGINT);
   EXPECT_EQ(run.wait(), 0);
   const std::string err = run.stderr_text();

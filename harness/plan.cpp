@@ -170,7 +170,10 @@ Plan resolve_plan(const PlanRequest& r, int numa_nodes) {
   else
     for (const auto& p : parse_pattern_list(patterns)) plan.patterns.push_back(to_string(p));
 
-  for (auto c : split_list(r.caches.empty() ? "cold,warm" : r.caches))
+  // Named, not a temporary: split_list() returns views into it, and a range-for
+  // does not extend a temporary inside its range expression (found by fuzz_plan).
+  const std::string caches = r.caches.empty() ? "cold,warm" : r.caches;
+  for (auto c : split_list(caches))
     plan.caches.push_back(to_string(parse_cache_state(c)));
   if (plan.caches.empty()) throw std::invalid_argument("--cache: no cache state given");
 

@@ -127,7 +127,7 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
 
 std::string raw_stem(const Cell& cell, int index) {
   return fmt::format("{:04d}-{}-{}-{}-rep{}", index + 1, path_safe(cell.strategy),
-                     path_safe(cell.pattern), cell.cache, cell.rep);
+                     path_safe(cell.pattern), path_safe(cell.cache), cell.rep);
 }
 
 std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int index) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,6 +82,7 @@ pid_t spawn(const SpawnOptions& o) {
   if (::pipe2(err_pipe, O_CLOEXEC) != 0)
     throw std::system_error(errno, std::generic_category(), "pipe");
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     int e = errno;
@@ -92,6 +94,10 @@ pid_t spawn(const SpawnOptions& o) {
   if (pid == 0) {
     // Child: async-signal-safe calls only.
     ::setpgid(0, 0);
+    // Dies with the harness: a SIGKILLed harness cannot kill its children, and
+    // an orphaned faultline-bench would go on writing into the run folder.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(125);  // the harness died before prctl
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     ::sigaction(SIGINT, &dfl, nullptr);

@@ -47,6 +47,24 @@ std::string format_time(const char* fmt) {
   return buf;
 }
 
+// What a killed run (SIGKILL, power loss) can leave half-written: atomic_write's
+// <file>.tmp.<pid>, faultline-bench's raw/<stem>.json.part and its
+// raw/.<stem>.timeline folder. None is named by a row; the cells they belong
+// to have no row and run again on resume.
+void remove_leftovers(const std::string& dir) {
+  for (const std::string& d : {dir, dir + "/raw"}) {
+    std::error_code ec;
+    std::vector<fs::path> doomed;
+    for (const auto& e : fs::directory_iterator(d, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.find(".tmp.") != std::string::npos || name.ends_with(".part") ||
+          (name.starts_with(".") && name.ends_with(".timeline")))
+        doomed.push_back(e.path());
+    }
+    for (const auto& p : doomed) fs::remove_all(p, ec);
+  }
+}
+
 }  // namespace
 
 std::string utc_stamp() {
@@ -133,6 +151,7 @@ ResultsStore ResultsStore::open(const std::string& dir_in) {
   ResultsStore store(dir);
   std::error_code ec;
   fs::create_directories(dir + "/raw", ec);
+  remove_leftovers(dir);
   // A torn last line (crash mid-append) is dropped so appends stay line-aligned.
   std::string runs = dir + "/runs.jsonl";
   if (fs::exists(runs)) {

@@ -101,7 +101,11 @@ int run(const RunOptions& o) {
   try {
     std::unique_ptr<ResultsStore> store;
     if (!o.resume.empty()) {
+      install_interrupt_handlers();
       store = std::make_unique<ResultsStore>(ResultsStore::open(o.resume));
+      // A run killed between plan.json and env.json.
+      if (!fs::exists(store->path("env.json")))
+        store->write_json("env.json", capture_env(plan.model));
     } else {
       if (plan.model.empty()) {
         if (!o.quiet)
@@ -109,12 +113,15 @@ int run(const RunOptions& o) {
                      format_size(plan.default_model_bytes), cache_dir());
         bind_model(plan, ensure_default_model(plan.default_model_bytes, o.quiet));
       }
+      // Before the run folder exists (and after the model generator, which
+      // has handlers of its own): a SIGTERM from here on stops the run
+      // between files, never inside one.
+      install_interrupt_handlers();
       store = std::make_unique<ResultsStore>(
           ResultsStore::create(o.results, short_hostname(), plan.preset));
       store->write_json("plan.json", to_json(plan));
       store->write_json("env.json", capture_env(plan.model));
     }
-    install_interrupt_handlers();
     for (const auto& s : plan.skipped)
       if (!o.quiet) fmt::print(stderr, "faultline run: skipped {}\n", s);
 

@@ -16,10 +16,6 @@
 
 #include "bpf/tracer.h"
 
-#if FAULTLINE_HAVE_BPF
-#include <bpf/bpf.h>
-#endif
-
 namespace faultline::testing {
 
 std::optional<std::string> bpf_skip_reason() {
@@ -105,47 +101,6 @@ void touch_file_pages(const std::string& path, int advice, std::uint64_t pages) 
   const std::uint64_t limit = pages ? pages * 4096 : std::uint64_t(size);
   for (std::uint64_t off = 0; off < limit && off < std::uint64_t(size); off += 4096) (void)p[off];
   munmap(const_cast<char*>(p), size);
-}
-
-#if FAULTLINE_HAVE_BPF
-std::vector<std::uint32_t> bpf_prog_ids(std::uint32_t after) {
-  std::vector<std::uint32_t> ids;
-  __u32 id = after;
-  while (bpf_prog_get_next_id(id, &id) == 0) ids.push_back(id);
-  return ids;
-}
-std::vector<std::uint32_t> bpf_link_ids(std::uint32_t after) {
-  std::vector<std::uint32_t> ids;
-  __u32 id = after;
-  while (bpf_link_get_next_id(id, &id) == 0) ids.push_back(id);
-  return ids;
-}
-#else
-std::vector<std::uint32_t> bpf_prog_ids(std::uint32_t) {
-  return {};
-}
-std::vector<std::uint32_t> bpf_link_ids(std::uint32_t) {
-  return {};
-}
-#endif
-
-std::uint32_t max_bpf_prog_id() {
-  auto ids = bpf_prog_ids();
-  return ids.empty() ? 0 : ids.back();
-}
-
-std::uint32_t max_bpf_link_id() {
-  auto ids = bpf_link_ids();
-  return ids.empty() ? 0 : ids.back();
-}
-
-bool bpf_objects_gone(std::uint32_t prog_after, std::uint32_t link_after, int timeout_ms) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (true) {
-    if (bpf_prog_ids(prog_after).empty() && bpf_link_ids(link_after).empty()) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
 }
 
 }  // namespace faultline::testing

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/bpf_objects.h"  // bpf_prog_ids, bpf_link_ids, bpf_objects_gone
 #include "tests/support/temp_file.h"
 
 namespace faultline::testing {
@@ -55,15 +56,5 @@ class ColdFile {
 // after madvise(advice) unless advice < 0; only the first `pages` pages when
 // nonzero. For use inside WorkerChild work.
 void touch_file_pages(const std::string& path, int advice, std::uint64_t pages = 0);
-
-// BPF program and link ids above `after` (0 = all): the kernel's view,
-// via bpf_prog_get_next_id / bpf_link_get_next_id.
-std::vector<std::uint32_t> bpf_prog_ids(std::uint32_t after = 0);
-std::vector<std::uint32_t> bpf_link_ids(std::uint32_t after = 0);
-std::uint32_t max_bpf_prog_id();
-std::uint32_t max_bpf_link_id();
-// Waits up to `timeout_ms` for every program/link created after the given
-// ids to be gone (the kernel frees them shortly after the last fd closes).
-bool bpf_objects_gone(std::uint32_t prog_after, std::uint32_t link_after, int timeout_ms = 3000);
 
 }  // namespace faultline::testing

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,6 +150,37 @@ TEST(GenCli, SigkillMidWriteLeavesNoFileUnderTheFinalName) {
   EXPECT_EQ(run({"--format", "gguf", "--size", "1M", "--out", out, "--quiet"}).exit_code(), 0);
   EXPECT_FALSE(test::exists(partial_path_for(out, pid)));
   EXPECT_EQ(test::file_size(out), 1u << 20);
+}
+
+// The disk "fills" mid-write: a file-size limit (RLIMIT_FSIZE, SIGXFSZ
+// ignored) makes the reservation fail with EFBIG rather than ENOSPC, so the
+// generator writes on until write() itself fails at 8 MiB of 32 MiB, exactly
+// as a full disk without fallocate would. Deterministic, no mount needed.
+TEST(GenCli, WriteFailingMidFileRemovesThePartialFile) {
+  test::TempDir dir;
+  const std::string out = dir.file("m.gguf");
+  const std::string err = dir.file("err");
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);  // stays ignored across exec
+    const rlimit lim{8u << 20, 8u << 20};
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+    const int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, STDERR_FILENO);
+    const char* argv[] = {FAULTLINE_GEN, "--format",  "gguf",    "--size", "32M",
+                          "--out",       out.c_str(), "--quiet", nullptr};
+    ::execv(FAULTLINE_GEN, const_cast<char**>(argv));
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_NE(WEXITSTATUS(status), 0);
+  EXPECT_FALSE(test::exists(out));
+  EXPECT_FALSE(test::exists(partial_path_for(out, pid)));
+  EXPECT_NE(test::read_file(err).find("cannot write"), std::string::npos) << test::read_file(err);
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    if (e.path().filename() != "err") ADD_FAILURE() << "left behind " << e.path();
 }
 
 }  // namespace

@@ -173,8 +173,7 @@ Plan resolve_plan(const PlanRequest& r, int numa_nodes) {
   // Named, not a temporary: split_list() returns views into it, and a range-for
   // does not extend a temporary inside its range expression (found by fuzz_plan).
   const std::string caches = r.caches.empty() ? "cold,warm" : r.caches;
-  for (auto c : split_list(caches))
-    plan.caches.push_back(to_string(parse_cache_state(c)));
+  for (auto c : split_list(caches)) plan.caches.push_back(to_string(parse_cache_state(c)));
   if (plan.caches.empty()) throw std::invalid_argument("--cache: no cache state given");
 
   plan.reps = r.reps.value_or(preset ? preset->reps : 3);

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <string>
 
-#include <CLI/CLI.hpp>
 #include <gtest/gtest.h>
+#include <CLI/CLI.hpp>
 
 namespace fs = std::filesystem;
 using faultline::harness::add_report_commands;
@@ -58,8 +58,8 @@ class ReportCommandTest : public ::testing::Test {
 
 TEST_F(ReportCommandTest, WriteReportIntoTheRunFolder) {
   ASSERT_EQ(write_report(run_.string(), /*quiet=*/true), 0);
-  for (const char* f : {"report.md", "report.html", "results.csv", "plots/startup.png",
-                        "plots/startup.svg"})
+  for (const char* f :
+       {"report.md", "report.html", "results.csv", "plots/startup.png", "plots/startup.svg"})
     EXPECT_TRUE(fs::exists(run_ / f)) << f;
 }
 

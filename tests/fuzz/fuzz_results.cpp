@@ -21,7 +21,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   run_dir = std::string(tmpl) + "/20261128T000000Z-fuzz-quick";
   fs::create_directories(run_dir);
   std::ofstream(run_dir + "/plan.json") << "{}\n";
-  std::atexit([] { std::error_code ec; fs::remove_all(fs::path(run_dir).parent_path(), ec); });
+  std::atexit([] {
+    std::error_code ec;
+    fs::remove_all(fs::path(run_dir).parent_path(), ec);
+  });
   return 0;
 }
 

@@ -8,7 +8,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string& path = file.write(data, size);
   faultline::fuzz::expect_documented_errors([&] {
     faultline::SafetensorsFile s = faultline::read_safetensors(path);
-    if (s.data_offset > s.file_size) faultline::fuzz::finding("safetensors data_offset past the end");
+    if (s.data_offset > s.file_size)
+      faultline::fuzz::finding("safetensors data_offset past the end");
     for (const auto& t : s.tensors)
       if (t.begin > t.end || t.end > s.file_size - s.data_offset)
         faultline::fuzz::finding("safetensors tensor range outside the data");

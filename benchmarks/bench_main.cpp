@@ -9,11 +9,14 @@
 #include <iostream>
 #include <memory>
 
+#include <unistd.h>
+
 #include "benchmarks/default_model.h"
 #include "benchmarks/load_benchmark.h"
 #include "benchmarks/metrics.h"
 #include "benchmarks/perf_counters.h"
 #include "benchmarks/split_list.h"
+#include "bpf/region_proxy.h"
 #include "bpf/region_tracer.h"
 #include "datasets/format_error.h"
 #include "datasets/size.h"
@@ -33,6 +36,7 @@ struct Options {
   bool list_strategies = false;
   bool trace = false;
   std::string trace_timeline;
+  std::vector<int> trace_proxy;
 };
 
 CLI::App* g_app = nullptr;
@@ -77,6 +81,14 @@ void build_cli(CLI::App& app, Options& o) {
                  "with --trace: write each cell's per-event timeline and RSS samples of its last "
                  "timed region into this folder as <cell>.timeline.json")
       ->check(CLI::ExistingDirectory);
+  app.add_option("--trace-proxy", o.trace_proxy,
+                 "REQUEST_FD,REPLY_FD: a tracer in another process (faultline run, which keeps "
+                 "the privileges while this runs as the invoking user) traces each timed region "
+                 "on request (bpf/region_proxy.h)")
+      ->delimiter(',')
+      ->expected(2)
+      ->excludes("--trace")
+      ->excludes("--trace-timeline");
   app.add_flag("--list-strategies", o.list_strategies,
                "print the strategies and presets, then exit");
 }
@@ -141,7 +153,12 @@ int main(int argc, char** argv) {
   }
 
   std::unique_ptr<faultline::bpf::RegionTracer> tracer;
-  if (o.trace || !o.trace_timeline.empty()) {
+  faultline::RegionProbe proxy;
+  if (!o.trace_proxy.empty()) {
+    proxy = faultline::bpf::remote_region_probe(o.trace_proxy[0], o.trace_proxy[1]);
+    cfg.measure.region_probe = &proxy;
+    benchmark::AddCustomContext("faultline_trace", "by the calling process (--trace-proxy)");
+  } else if (o.trace || !o.trace_timeline.empty()) {
     tracer = std::make_unique<faultline::bpf::RegionTracer>(cfg.model, o.trace_timeline);
     if (tracer->ok())
       cfg.measure.region_probe = &tracer->probe();
@@ -149,6 +166,7 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "faultline-bench: warning: {}; running untraced\n", tracer->error());
     benchmark::AddCustomContext("faultline_trace", tracer->ok() ? "on" : tracer->error());
   }
+  benchmark::AddCustomContext("faultline_uid", std::to_string(::geteuid()));
   benchmark::AddCustomContext("faultline_model", cfg.model);
   benchmark::AddCustomContext("faultline_model_format", faultline::to_string(cfg.layout.format));
   benchmark::AddCustomContext("faultline_model_bytes", std::to_string(cfg.layout.file_size));

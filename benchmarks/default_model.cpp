@@ -1,5 +1,6 @@
 #include "benchmarks/default_model.h"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -14,6 +15,10 @@ namespace faultline {
 std::string cache_dir() {
   if (const char* d = std::getenv("FAULTLINE_CACHE_DIR"); d && *d) return d;
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/faultline";
+  if (const char* sudo_uid = std::getenv("SUDO_UID"); sudo_uid && *sudo_uid && ::geteuid() == 0)
+    if (const passwd* pw = ::getpwuid(uid_t(std::strtoul(sudo_uid, nullptr, 10)));
+        pw && pw->pw_uid != 0 && pw->pw_dir && *pw->pw_dir)
+      return std::string(pw->pw_dir) + "/.cache/faultline";
   if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/faultline";
   return "/var/tmp/faultline";
 }

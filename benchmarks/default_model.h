@@ -7,7 +7,9 @@
 
 namespace faultline {
 
-// $FAULTLINE_CACHE_DIR, else $XDG_CACHE_HOME/faultline, else ~/.cache/faultline.
+// $FAULTLINE_CACHE_DIR, else $XDG_CACHE_HOME/faultline, else ~/.cache/faultline;
+// as root under sudo, the invoking user's ~/.cache/faultline (SUDO_UID), so the
+// model is one that user can read when the benchmarks run as them.
 std::string cache_dir();
 
 // The path of the default GGUF model of `size` bytes, generating it (with

@@ -24,9 +24,9 @@ std::uint64_t monotonic_ns() {
   return std::uint64_t(ts.tv_sec) * 1000000000ull + std::uint64_t(ts.tv_nsec);
 }
 
-TraceFilter filter_for(const std::string& model, bool timeline) {
+TraceFilter filter_for(const std::string& model, bool timeline, pid_t pid) {
   TraceFilter f;
-  f.pids = {static_cast<int>(::getpid())};
+  f.pids = {static_cast<int>(pid)};
   f.files = {model};
   f.timeline = timeline;
   f.track_unused = false;  // costs per cached folio; not for timed regions
@@ -37,14 +37,16 @@ TraceFilter filter_for(const std::string& model, bool timeline) {
 }  // namespace
 
 struct RegionTracer::Impl {
-  Impl(const std::string& model, std::string dir)
+  Impl(const std::string& model, std::string dir, pid_t pid)
       : model(model),
         timeline_dir(std::move(dir)),
-        tracer(filter_for(model, !timeline_dir.empty())) {
+        pid(pid),
+        tracer(filter_for(model, !timeline_dir.empty(), pid)) {
     if (tracer.ok() && !tracer.start()) started = false;
   }
   std::string model;
   std::string timeline_dir;
+  pid_t pid;
   Tracer tracer;
   bool started = true;
   TraceCounters before;
@@ -56,8 +58,7 @@ struct RegionTracer::Impl {
   void begin() {
     if (!timeline_dir.empty()) {
       tracer.reset_timeline();  // drop what came before; touch the bounded buffer now
-      rss = std::make_unique<RssSampler>(std::vector<pid_t>{::getpid()},
-                                         std::chrono::milliseconds(5));
+      rss = std::make_unique<RssSampler>(std::vector<pid_t>{pid}, std::chrono::milliseconds(5));
       polling = true;
       // Drain the ring buffer while the region runs so long loads do not drop.
       poller = std::thread([this] {
@@ -68,7 +69,7 @@ struct RegionTracer::Impl {
     t0_ns = monotonic_ns();
   }
 
-  std::vector<std::pair<std::string, double>> end(const LoadCell& cell) {
+  std::vector<std::pair<std::string, double>> end(const std::string& cell) {
     TraceCounters delta = tracer.snapshot() - before;
     const double seconds = double(monotonic_ns() - t0_ns) / 1e9;
     if (!timeline_dir.empty()) {
@@ -83,12 +84,12 @@ struct RegionTracer::Impl {
     return to_metrics(delta);
   }
 
-  void write_timeline(const LoadCell& cell, const TraceCounters& delta, double seconds) {
+  void write_timeline(const std::string& cell, const TraceCounters& delta, double seconds) {
     TraceReport r;
-    r.command = {"faultline-bench", cell_name(cell)};
-    r.pids = {static_cast<int>(::getpid())};
+    r.command = {"faultline-bench", cell};
+    r.pids = {static_cast<int>(pid)};
     r.files = {model};
-    r.filter = fmt::format("pids {}", ::getpid());
+    r.filter = fmt::format("pids {}", pid);
     r.seconds = seconds;
     r.probes = tracer.probes();
     r.counters = delta;
@@ -98,7 +99,7 @@ struct RegionTracer::Impl {
     r.t0_ns = t0_ns;
     r.timeline = tracer.take_timeline();
     nlohmann::json j = report_json(r);
-    j["cell"] = cell_name(cell);
+    j["cell"] = cell;
     j["timeline_events"] = tracer.timeline_seen();
     j["timeline_stride"] = tracer.timeline_stride();
     const auto path = std::filesystem::path(timeline_dir) / timeline_file_name(cell);
@@ -115,15 +116,19 @@ struct RegionTracer::Impl {
   }
 };
 
-RegionTracer::RegionTracer(const std::string& model, std::string timeline_dir)
-    : impl_(std::make_unique<Impl>(model, std::move(timeline_dir))) {
-  probe_.begin = [this](const LoadCell&) {
-    if (ok()) impl_->begin();
-  };
-  probe_.end = [this](const LoadCell& cell) -> std::vector<std::pair<std::string, double>> {
-    if (!ok()) return {};
-    return impl_->end(cell);
-  };
+RegionTracer::RegionTracer(const std::string& model, std::string timeline_dir, pid_t pid)
+    : impl_(std::make_unique<Impl>(model, std::move(timeline_dir), pid > 0 ? pid : ::getpid())) {
+  probe_.begin = [this](const LoadCell&) { begin(); };
+  probe_.end = [this](const LoadCell& cell) { return end(cell_name(cell)); };
+}
+
+void RegionTracer::begin() {
+  if (ok()) impl_->begin();
+}
+
+std::vector<std::pair<std::string, double>> RegionTracer::end(const std::string& cell) {
+  if (!ok()) return {};
+  return impl_->end(cell);
 }
 
 RegionTracer::~RegionTracer() {
@@ -141,8 +146,8 @@ const std::string& RegionTracer::error() const {
   return impl_->tracer.error();
 }
 
-std::string timeline_file_name(const LoadCell& cell) {
-  return path_safe(cell_name(cell)) + ".timeline.json";
+std::string timeline_file_name(const std::string& cell) {
+  return path_safe(cell) + ".timeline.json";
 }
 
 }  // namespace faultline::bpf

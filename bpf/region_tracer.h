@@ -5,8 +5,12 @@
 // layout (bpf/trace_summary.h), for fault heatmaps and RSS-over-time plots.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "benchmarks/measure.h"
 
@@ -14,16 +18,22 @@ namespace faultline::bpf {
 
 class RegionTracer {
  public:
-  // Filters on this process and the model file. Never throws: check ok().
-  RegionTracer(const std::string& model, std::string timeline_dir);
+  // Filters on process `pid` (default: this one) and the model file. Never
+  // throws: check ok().
+  RegionTracer(const std::string& model, std::string timeline_dir, pid_t pid = 0);
   ~RegionTracer();
   RegionTracer(const RegionTracer&) = delete;
   RegionTracer& operator=(const RegionTracer&) = delete;
 
   bool ok() const;
   const std::string& error() const;  // "tracing unavailable: ..."
-  // The probe measure_load() calls around its timed region.
+  // The probe measure_load() calls around its timed region (in-process).
   RegionProbe& probe() { return probe_; }
+  // The same, by cell name (for a tracer that watches another process:
+  // bpf/region_proxy.h). end() writes the cell's timeline when there is a
+  // timeline folder.
+  void begin();
+  std::vector<std::pair<std::string, double>> end(const std::string& cell);
 
   // At most this many events per cell (kept in a buffer touched before the
   // region, so it adds no RSS to the measurement); longer timelines keep
@@ -38,6 +48,6 @@ class RegionTracer {
 
 // The file name a cell's timeline gets: the cell name with path-unsafe
 // characters replaced ("load_mmap_private_forward_cold.timeline.json").
-std::string timeline_file_name(const LoadCell& cell);
+std::string timeline_file_name(const std::string& cell);
 
 }  // namespace faultline::bpf

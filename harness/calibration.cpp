@@ -1,16 +1,21 @@
 #include "harness/calibration.h"
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include <fmt/format.h>
 
 #include "benchmarks/cache.h"
 #include "benchmarks/metrics.h"
+#include "benchmarks/unique_fd.h"
 #include "harness/bench_json.h"
 #include "harness/child_process.h"
+#include "harness/credentials.h"
 
 namespace faultline::harness {
 namespace {
@@ -18,7 +23,15 @@ namespace {
 nlohmann::json bench_gbps(const CalibrationInputs& in, const std::string& strategy,
                           const std::string& cache) {
   std::string cell = fmt::format("load/{}/none/{}", strategy, cache);
-  std::string out = fmt::format("/tmp/faultline-calibration-{}.json", ::getpid());
+  // A fresh file of our own (mkstemps: no name another user could plant a
+  // symlink at), handed to the user the bench runs as.
+  std::string out = "/tmp/faultline-calibration-XXXXXX.json";
+  {
+    UniqueFd fd(::mkstemps(out.data(), 5));
+    if (!fd || (in.as_user && ::fchown(fd.get(), in.as_user->uid, in.as_user->gid) != 0))
+      return {{"method", fmt::format("faultline-bench {}", cell)},
+              {"error", fmt::format("cannot create {}: {}", out, std::strerror(errno))}};
+  }
   std::vector<std::string> argv = {in.bench,
                                    "--model",
                                    in.model,
@@ -33,9 +46,11 @@ nlohmann::json bench_gbps(const CalibrationInputs& in, const std::string& strate
                                    "--benchmark_filter=" + exact_filter(cell),
                                    "--benchmark_out=" + out,
                                    "--benchmark_out_format=json"};
-  if (in.drop_caches) argv.push_back("--drop-caches");
+  if (in.drop_caches && !in.as_user) argv.push_back("--drop-caches");
+  if (in.drop_caches && in.as_user && cache == "cold" && can_drop_caches())
+    (void)evict(in.model, /*global_drop=*/true);
   nlohmann::json j = {{"method", fmt::format("faultline-bench {}", cell)}};
-  auto text = capture_output(argv, 600);
+  auto text = capture_output(argv, 600, in.as_user);
   try {
     if (!text) throw std::runtime_error("faultline-bench failed");
     auto r = read_bench_json(out, cell);
@@ -65,7 +80,7 @@ nlohmann::json fio_gbps(const CalibrationInputs& in) {
                                    fmt::format("--size={}", size),
                                    "--output-format=json"};
   nlohmann::json j = {{"method", "fio O_DIRECT sequential read, bs=1M, iodepth=32, libaio"}};
-  auto text = capture_output(argv, 600);
+  auto text = capture_output(argv, 600, in.as_user);
   if (!text) {
     j["error"] = "fio failed";
     return j;

@@ -11,11 +11,14 @@
 
 namespace faultline::harness {
 
+struct Credentials;
+
 struct CalibrationInputs {
   std::string model;
   std::uint64_t model_bytes = 0;
   std::string bench;  // faultline-bench path
   bool drop_caches = false;
+  const Credentials* as_user = nullptr;  // run fio and the bench as this user
 };
 
 // {"storage": {"gbps": x, "method": "fio ..."}, "pagecache": {...}}; a part

@@ -4,21 +4,26 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <system_error>
 
 #include <fmt/format.h>
 
+#include "benchmarks/cache.h"
 #include "benchmarks/metrics.h"
 #include "benchmarks/path_safe.h"
 #include "benchmarks/unique_fd.h"
 #include "datasets/size.h"
 #include "harness/bench_json.h"
 #include "harness/child_process.h"
+#include "harness/credentials.h"
 #include "harness/fleet.h"
 
 #if FAULTLINE_HARNESS_BPF
+#include "bpf/region_proxy.h"
 #include "bpf/tracer.h"
 #endif
 
@@ -63,26 +68,66 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
                                    "--benchmark_filter=" + exact_filter(cell.name()),
                                    "--benchmark_out=" + json_part,
                                    "--benchmark_out_format=json"};
-  if (plan.drop_caches) argv.push_back("--drop-caches");
-  // Timed-region trace counters from faultline-bench itself; the first
-  // repetition also records the per-event timeline and RSS samples.
+  // A global drop needs root: the bench does it when it has root, else the
+  // harness does it just before the bench starts (which then evicts the
+  // model's own pages, as always).
+  if (plan.drop_caches && !ctx.user) argv.push_back("--drop-caches");
+  if (plan.drop_caches && ctx.user && cell.cache == "cold" && can_drop_caches())
+    (void)evict(plan.model, /*global_drop=*/true);
+  // The bench may run as the invoking user: its JSON output is a file it owns.
+  if (ctx.user) {
+    UniqueFd part(::open(json_part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!part || ::fchown(part.get(), ctx.user->uid, ctx.user->gid) != 0)
+      throw std::runtime_error(fmt::format("cannot hand {} to {}: {}", json_part,
+                                           ctx.user->describe(), std::strerror(errno)));
+  }
+  // Timed-region trace counters: the tracer runs here (with the harness's
+  // privileges) and the bench asks it to begin and end each timed region
+  // (bpf/region_proxy.h); the first repetition also records the per-event
+  // timeline and RSS samples.
   std::string timeline_dir;
+  UniqueFd request_read, request_write, reply_read, reply_write;
   if (ctx.trace) {
-    argv.push_back("--trace");
+    int request[2], reply[2];
+    if (::pipe2(request, O_CLOEXEC) != 0 || ::pipe2(reply, O_CLOEXEC) != 0)
+      throw std::system_error(errno, std::generic_category(), "pipe");
+    request_read.reset(request[0]);
+    request_write.reset(request[1]);
+    reply_read.reset(reply[0]);
+    reply_write.reset(reply[1]);
+    argv.insert(argv.end(), {"--trace-proxy", "3,4"});
     if (cell.rep == 1) {
       timeline_dir = ctx.store->path("raw/." + stem + ".timeline");
       std::error_code ec;
       fs::create_directories(timeline_dir, ec);
-      if (ec)
-        timeline_dir.clear();
-      else
-        argv.insert(argv.end(), {"--trace-timeline", timeline_dir});
+      if (ec) timeline_dir.clear();
     }
   }
   UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   Launch l;
-  pid_t pid = spawn({argv, procs, -1, log_fd.get(), log_fd.get()});
+  SpawnOptions spawn_options{argv, procs, -1, log_fd.get(), log_fd.get()};
+  if (ctx.trace) spawn_options.fds = {{request_write.get(), 3}, {reply_read.get(), 4}};
+  spawn_options.as_user = ctx.user;
+  pid_t pid = spawn(spawn_options);
+  request_write.reset();  // the bench holds the other ends now
+  reply_read.reset();
+#if FAULTLINE_HARNESS_BPF
+  std::unique_ptr<bpf::RegionServer> server;
+  if (ctx.trace) {
+    server = std::make_unique<bpf::RegionServer>(plan.model, timeline_dir, pid, request_read.get(),
+                                                 reply_write.get());
+    if (!server->ok()) l.warnings.push_back("tracing off for this cell: " + server->error());
+  }
+  l.exit = wait_child(pid, plan.cell_timeout_s, [&] {
+    if (server)
+      server->serve(10);
+    else
+      ::usleep(10000);
+  });
+  server.reset();
+#else
   l.exit = wait_child(pid, plan.cell_timeout_s);
+#endif
   if (l.exit.interrupted) {
     ::unlink(json_part.c_str());
     ::unlink(log.c_str());
@@ -186,7 +231,8 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
   Launch l;
   try {
     if (plan.processes > 1) {
-      auto f = run_fleet(ctx.hold, plan, cell, procs, ctx.store->path("raw/" + stem + ".log"));
+      auto f =
+          run_fleet(ctx.hold, plan, cell, procs, ctx.store->path("raw/" + stem + ".log"), ctx.user);
       l.exit = f.exit;
       l.metrics = f.sums;
       l.fleet = f.processes;

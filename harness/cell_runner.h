@@ -14,6 +14,8 @@
 
 namespace faultline::harness {
 
+struct Credentials;
+
 struct RunContext {
   const Plan* plan = nullptr;
   const ResultsStore* store = nullptr;
@@ -23,6 +25,10 @@ struct RunContext {
   std::string trace_off;     // why not, for the rows ("off: <reason>")
   std::string bench;         // faultline-bench path
   std::string hold;          // faultline-hold path
+  // The benchmark processes run as this user (sudo's invoker) while the
+  // harness keeps root for the tracer, cache drops and cgroups; nullptr:
+  // they run with the harness's own credentials (--as-root, or not root).
+  const Credentials* user = nullptr;
 };
 
 // Runs the cell (`index` = its position in plan.cells()). nullopt when the run

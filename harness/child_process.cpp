@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -19,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "harness/cgroup.h"
+#include "harness/credentials.h"
 
 namespace faultline::harness {
 namespace {
@@ -75,6 +77,7 @@ void reset_interrupt_for_tests() {
 
 pid_t spawn(const SpawnOptions& o) {
   if (o.argv.empty()) throw std::invalid_argument("spawn: empty argv");
+  if (o.fds.size() > 8) throw std::invalid_argument("spawn: at most 8 extra descriptors");
   std::vector<char*> argv;
   for (const auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -94,10 +97,6 @@ pid_t spawn(const SpawnOptions& o) {
   if (pid == 0) {
     // Child: async-signal-safe calls only.
     ::setpgid(0, 0);
-    // Dies with the harness: a SIGKILLed harness cannot kill its children, and
-    // an orphaned faultline-bench would go on writing into the run folder.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(125);  // the harness died before prctl
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     ::sigaction(SIGINT, &dfl, nullptr);
@@ -110,10 +109,29 @@ pid_t spawn(const SpawnOptions& o) {
       (void)!::write(err_pipe[1], code, sizeof code);
       ::_exit(126);
     }
+    if (o.as_user) {
+      if (!become(*o.as_user, /*keep_ipc_lock=*/true)) {
+        code[0] = 3;
+        code[1] = errno;
+        (void)!::write(err_pipe[1], code, sizeof code);
+        ::_exit(126);
+      }
+    }
+    // Dies with the harness: a SIGKILLed harness cannot kill its children, and
+    // an orphaned faultline-bench would go on writing into the run folder.
+    // After become(): a change of credentials clears the death signal.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(125);  // the harness died before prctl
     int in = o.stdin_fd >= 0 ? o.stdin_fd : devnull;
     if (in >= 0) ::dup2(in, 0);
     if (o.stdout_fd >= 0) ::dup2(o.stdout_fd, 1);
     if (o.stderr_fd >= 0) ::dup2(o.stderr_fd, 2);
+    // Extra descriptors: first out of the way of every target number (and after stdio), then
+    // into place (dup2 clears close-on-exec on the copy).
+    int staged[8];
+    const std::size_t nfds = std::min<std::size_t>(o.fds.size(), 8);
+    for (std::size_t i = 0; i < nfds; ++i) staged[i] = ::fcntl(o.fds[i].first, F_DUPFD_CLOEXEC, 64);
+    for (std::size_t i = 0; i < nfds; ++i) ::dup2(staged[i], o.fds[i].second);
     ::execv(argv[0], argv.data());
     code[0] = 2;
     code[1] = errno;
@@ -134,12 +152,15 @@ pid_t spawn(const SpawnOptions& o) {
     if (code[0] == 1)
       throw std::runtime_error(
           fmt::format("cannot move {} into its cgroup: {}", o.argv[0], std::strerror(code[1])));
+    if (code[0] == 3)
+      throw std::runtime_error(fmt::format("cannot run {} as {}: {}", o.argv[0],
+                                           o.as_user->describe(), std::strerror(code[1])));
     throw std::runtime_error(fmt::format("cannot run {}: {}", o.argv[0], std::strerror(code[1])));
   }
   return pid;
 }
 
-ExitInfo wait_child(pid_t pid, double timeout_s) {
+ExitInfo wait_child(pid_t pid, double timeout_s, const std::function<void()>& serve) {
   using clock = std::chrono::steady_clock;
   ExitInfo info;
   auto start = clock::now();
@@ -156,7 +177,10 @@ ExitInfo wait_child(pid_t pid, double timeout_s) {
       ::kill(pid, SIGKILL);
       killed = true;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(killed ? 2 : 10));
+    if (serve && !killed)
+      serve();
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(killed ? 2 : 10));
   }
   untrack(pid);
   info.wall_s = std::chrono::duration<double>(clock::now() - start).count();
@@ -205,7 +229,8 @@ std::string find_program(const std::string& name) {
   return "";
 }
 
-std::optional<std::string> capture_output(const std::vector<std::string>& argv, double timeout_s) {
+std::optional<std::string> capture_output(const std::vector<std::string>& argv, double timeout_s,
+                                          const Credentials* as_user) {
   if (argv.empty()) return std::nullopt;
   std::string exe = find_program(argv[0]);
   if (exe.empty()) return std::nullopt;
@@ -216,7 +241,7 @@ std::optional<std::string> capture_output(const std::vector<std::string>& argv, 
   args[0] = exe;
   pid_t pid;
   try {
-    pid = spawn({args, {}, -1, out[1], devnull});
+    pid = spawn({args, {}, -1, out[1], devnull, {}, as_user});
   } catch (const std::exception&) {
     ::close(out[0]);
     ::close(out[1]);

@@ -5,11 +5,15 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace faultline::harness {
+
+struct Credentials;
 
 // SIGINT / SIGTERM: set the interrupted flag and SIGKILL every tracked child
 // (async-signal-safe). Installed once by `faultline run`.
@@ -24,6 +28,12 @@ struct SpawnOptions {
   int stdin_fd = -1;                      // -1: /dev/null
   int stdout_fd = -1;                     // -1: inherit
   int stderr_fd = -1;                     // -1: inherit
+  // Further descriptors the child gets: {parent fd, fd number in the child}.
+  std::vector<std::pair<int, int>> fds;
+  // Run as this user (harness/credentials.h) rather than as this process,
+  // with CAP_IPC_LOCK as its one capability, so mlock strategies measure the
+  // lock, not the user's default limit. nullptr: same credentials as ours.
+  const Credentials* as_user = nullptr;
 };
 
 // Forks and execs; returns the pid. Throws std::system_error when the fork
@@ -40,8 +50,9 @@ struct ExitInfo {
 };
 
 // Waits for the child; past timeout_s (or on interrupt) kills it (SIGKILL)
-// and reaps it. Untracks it.
-ExitInfo wait_child(pid_t pid, double timeout_s);
+// and reaps it. Untracks it. `serve`, when given, is called in the wait loop
+// instead of sleeping and must itself wait briefly (e.g. poll() for 10 ms).
+ExitInfo wait_child(pid_t pid, double timeout_s, const std::function<void()>& serve = {});
 // Kills and reaps (for error paths).
 void kill_child(pid_t pid);
 
@@ -56,7 +67,8 @@ namespace faultline::harness {
 // Runs argv (PATH lookup when argv[0] has no '/') and returns its stdout, or
 // nullopt when it cannot run or exits nonzero. stderr goes to /dev/null.
 std::optional<std::string> capture_output(const std::vector<std::string>& argv,
-                                          double timeout_s = 30);
+                                          double timeout_s = 30,
+                                          const Credentials* as_user = nullptr);
 
 // argv[0] found in PATH (or as given when it holds a '/'); "" when missing.
 std::string find_program(const std::string& name);

@@ -69,7 +69,8 @@ std::optional<std::string> read_lines(std::vector<Loader>& loaders, std::vector<
 }  // namespace
 
 FleetResult run_fleet(const std::string& hold_exe, const Plan& plan, const Cell& cell,
-                      const std::vector<std::string>& cgroup_procs, const std::string& log_path) {
+                      const std::vector<std::string>& cgroup_procs, const std::string& log_path,
+                      const Credentials* as_user) {
   FleetResult r;
   // Cache state, outside any timing: the loaders measure their own load.
   if (cell.cache == "cold") {
@@ -97,7 +98,9 @@ FleetResult run_fleet(const std::string& hold_exe, const Plan& plan, const Cell&
                      cgroup_procs,
                      in[0],
                      out[1],
-                     log});
+                     log,
+                     {},
+                     as_user});
       ::close(in[0]);
       ::close(out[1]);
       l.to_child = in[1];

@@ -16,6 +16,8 @@
 
 namespace faultline::harness {
 
+struct Credentials;
+
 struct FleetResult {
   std::vector<std::map<std::string, double>> processes;  // one per loader, with "pid"
   std::map<std::string, double> sums;                    // fleet_* metrics
@@ -24,8 +26,10 @@ struct FleetResult {
   std::vector<std::string> warnings;
 };
 
-// The cache state is prepared here (evict or warm) before the loaders start.
+// The cache state is prepared here (evict or warm) before the loaders start;
+// the loaders run as `as_user` when given (harness/credentials.h).
 FleetResult run_fleet(const std::string& hold_exe, const Plan& plan, const Cell& cell,
-                      const std::vector<std::string>& cgroup_procs, const std::string& log_path);
+                      const std::vector<std::string>& cgroup_procs, const std::string& log_path,
+                      const Credentials* as_user = nullptr);
 
 }  // namespace faultline::harness

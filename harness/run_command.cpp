@@ -2,9 +2,12 @@
 
 #include "harness/report_command.h"
 
+#include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -18,6 +21,7 @@
 #include "harness/cell_runner.h"
 #include "harness/cgroup.h"
 #include "harness/child_process.h"
+#include "harness/credentials.h"
 #include "harness/host_env.h"
 #include "harness/progress.h"
 #include "harness/results_store.h"
@@ -79,6 +83,61 @@ Plan prepare_plan(const RunOptions& o, const CgroupHost& cgroups) {
   return plan;
 }
 
+// Under sudo: the user the benchmarks run as, after checking that they can
+// run faultline-bench and read the model (a model they cannot read is
+// refused, never read as root) and see its page-cache residency.
+std::optional<Credentials> benchmark_user(const RunOptions& o) {
+  if (o.as_root) return std::nullopt;
+  return invoking_user();
+}
+
+void check_user_access(const Credentials& user, const Plan& plan, const std::string& bench,
+                       const std::string& hold) {
+  const std::string hint = "; or pass --as-root to run the benchmarks as root";
+  if (!plan.model.empty()) {  // (the default model is made for the user)
+    if (int err = open_errno_as(user, plan.model); err != 0)
+      throw BadArguments(
+          fmt::format("{}: {} cannot read it ({}); faultline will not read as "
+                      "root a model the user who ran sudo cannot{}",
+                      plan.model, user.describe(), std::strerror(err), hint));
+    if (!sees_residency_as(user, plan.model))
+      throw BadArguments(fmt::format(
+          "{}: the kernel shows page-cache residency (needed to verify cold and warm) only to a "
+          "file's owner or a writer, and {} is neither: chown it to them{}",
+          plan.model, user.describe(), hint));
+  }
+  for (const auto& exe : {bench, hold})
+    if (int err = exec_errno_as(user, exe); err != 0)
+      throw BadArguments(
+          fmt::format("{} cannot run {}: {} (the benchmarks run as the user who "
+                      "ran sudo: build faultline where they can reach it{})",
+                      user.describe(), exe, std::strerror(err), hint));
+}
+
+// env.json records whose credentials the benchmark processes had.
+nlohmann::json with_run_as(nlohmann::json env, const std::optional<Credentials>& user) {
+  if (user)
+    env["benchmarks_run_as"] = {{"user", user->name}, {"uid", user->uid}, {"gid", user->gid}};
+  else
+    env["benchmarks_run_as"] = {{"user", ::geteuid() == 0 ? "root" : "the caller"},
+                                {"uid", ::geteuid()},
+                                {"gid", ::getegid()}};
+  return env;
+}
+
+// The generated default model (and the cache folders made for it) belong to
+// the user who ran sudo, who reads it in the benchmarks.
+void give_default_model_to(const Credentials& user, const std::string& model) {
+  const passwd* pw = ::getpwuid(user.uid);
+  const fs::path home = pw && pw->pw_dir ? fs::path(pw->pw_dir) : fs::path();
+  for (fs::path p = model; !p.empty() && p != home && p != p.root_path(); p = p.parent_path()) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0 || st.st_uid != 0) break;
+    if (home.empty() || !p.string().starts_with(home.string() + "/")) break;
+    give_to(user, p);
+  }
+}
+
 }  // namespace
 
 int run(const RunOptions& o) {
@@ -86,10 +145,13 @@ int run(const RunOptions& o) {
   Plan plan;
   std::string bench = sibling_executable("faultline-bench", "FAULTLINE_BENCH");
   std::string hold = sibling_executable("faultline-hold", "FAULTLINE_HOLD");
+  std::optional<Credentials> user;
   try {
     plan = prepare_plan(o, cgroups);
     check_executable(bench, "faultline-bench", "FAULTLINE_BENCH");
     if (plan.processes > 1) check_executable(hold, "faultline-hold", "FAULTLINE_HOLD");
+    user = benchmark_user(o);
+    if (user) check_user_access(*user, plan, bench, plan.processes > 1 ? hold : bench);
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "faultline run: error: {}\n", e.what());
     return kBadArguments;
@@ -105,13 +167,17 @@ int run(const RunOptions& o) {
       store = std::make_unique<ResultsStore>(ResultsStore::open(o.resume));
       // A run killed between plan.json and env.json.
       if (!fs::exists(store->path("env.json")))
-        store->write_json("env.json", capture_env(plan.model));
+        store->write_json("env.json", with_run_as(capture_env(plan.model), user));
     } else {
       if (plan.model.empty()) {
         if (!o.quiet)
           fmt::print(stderr, "faultline run: default model: {} GGUF in {}/models\n",
                      format_size(plan.default_model_bytes), cache_dir());
         bind_model(plan, ensure_default_model(plan.default_model_bytes, o.quiet));
+        if (user) {
+          give_default_model_to(*user, plan.model);
+          check_user_access(*user, plan, bench, bench);
+        }
       }
       // Before the run folder exists (and after the model generator, which
       // has handlers of its own): a SIGTERM from here on stops the run
@@ -120,7 +186,7 @@ int run(const RunOptions& o) {
       store = std::make_unique<ResultsStore>(
           ResultsStore::create(o.results, short_hostname(), plan.preset));
       store->write_json("plan.json", to_json(plan));
-      store->write_json("env.json", capture_env(plan.model));
+      store->write_json("env.json", with_run_as(capture_env(plan.model), user));
     }
     for (const auto& s : plan.skipped)
       if (!o.quiet) fmt::print(stderr, "faultline run: skipped {}\n", s);
@@ -131,6 +197,10 @@ int run(const RunOptions& o) {
     ctx.cgroups = cgroups;
     ctx.bench = bench;
     ctx.hold = hold;
+    ctx.user = user ? &*user : nullptr;
+    if (user && !o.quiet)
+      fmt::print(stderr, "faultline run: benchmarks run as {} (--as-root to run them as root)\n",
+                 user->describe());
     ctx.use_cgroups = ::geteuid() == 0 && (cgroups.can_identify() || cgroups.can_limit_memory());
     if (ctx.use_cgroups) remove_stale_cgroups(cgroups);
     if (plan.trace && !o.no_trace) {
@@ -149,7 +219,7 @@ int run(const RunOptions& o) {
 
     if (!o.no_calibration && !fs::exists(store->path("calibration.json"))) {
       if (!o.quiet) fmt::print(stderr, "faultline run: calibrating on {}…\n", plan.model);
-      auto cal = calibrate({plan.model, plan.model_bytes, bench, plan.drop_caches});
+      auto cal = calibrate({plan.model, plan.model_bytes, bench, plan.drop_caches, ctx.user});
       if (!interrupted()) store->write_json("calibration.json", cal);
       if (!o.quiet) {
         auto show = [](const nlohmann::json& j) {
@@ -251,6 +321,9 @@ void add_run_command(CLI::App& app) {
   cmd->add_flag("--drop-caches", r.drop_caches,
                 "cold: also drop the whole page cache (root), not just the model's pages");
   cmd->add_flag("--no-trace", o->no_trace, "do not attach the eBPF tracer");
+  cmd->add_flag("--as-root", o->as_root,
+                "under sudo, run the benchmark processes as root too (default: as the user who "
+                "ran sudo, with root kept for the tracer, cache drops and cgroups)");
   cmd->add_flag("--no-calibration", o->no_calibration,
                 "skip the storage and page-cache bandwidth calibration");
   cmd->add_flag("-q,--quiet", o->quiet, "no per-cell progress lines");

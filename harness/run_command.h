@@ -22,8 +22,9 @@ struct RunOptions {
   bool quiet = false;
   bool no_trace = false;
   bool no_calibration = false;
-  int reps = 0;       // --reps (0 = not given)
-  int processes = 0;  // --processes (0 = not given)
+  bool as_root = false;  // under sudo: benchmarks as root, not as the invoking user
+  int reps = 0;          // --reps (0 = not given)
+  int processes = 0;     // --processes (0 = not given)
 };
 
 // Registers `faultline run`; its callback ends through CLI::RuntimeError with

@@ -1,0 +1,107 @@
+#include "bpf/region_proxy.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <nlohmann/json.hpp>
+
+namespace faultline::bpf {
+namespace {
+
+bool write_all(int fd, const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += std::size_t(n);
+  }
+  return true;
+}
+
+// One line (without its '\n'); nullopt at EOF or on error.
+std::optional<std::string> read_line(int fd) {
+  std::string line;
+  char c;
+  for (;;) {
+    const ssize_t n = ::read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    if (c == '\n') return line;
+    line.push_back(c);
+  }
+}
+
+struct Client {
+  int request_fd;
+  int reply_fd;
+  bool alive = true;
+
+  std::optional<std::string> ask(const std::string& request) {
+    if (!alive) return std::nullopt;
+    auto reply = write_all(request_fd, request + '\n') ? read_line(reply_fd) : std::nullopt;
+    if (!reply) alive = false;
+    return reply;
+  }
+};
+
+}  // namespace
+
+RegionProbe remote_region_probe(int request_fd, int reply_fd) {
+  auto client = std::make_shared<Client>(Client{request_fd, reply_fd});
+  RegionProbe probe;
+  probe.begin = [client](const LoadCell& cell) { client->ask("begin " + cell_name(cell)); };
+  probe.end = [client](const LoadCell& cell) {
+    std::vector<std::pair<std::string, double>> metrics;
+    auto reply = client->ask("end " + cell_name(cell));
+    if (!reply) return metrics;
+    auto j = nlohmann::json::parse(*reply, nullptr, false);
+    if (!j.is_object()) return metrics;
+    for (const auto& [name, value] : j.items())
+      if (value.is_number()) metrics.emplace_back(name, value.get<double>());
+    return metrics;
+  };
+  return probe;
+}
+
+RegionServer::RegionServer(const std::string& model, std::string timeline_dir, pid_t pid,
+                           int request_fd, int reply_fd)
+    : tracer_(model, std::move(timeline_dir), pid), request_fd_(request_fd), reply_fd_(reply_fd) {}
+
+RegionServer::~RegionServer() = default;
+
+void RegionServer::serve(int timeout_ms) {
+  pollfd p{request_fd_, POLLIN, 0};
+  if (::poll(&p, 1, timeout_ms) <= 0 || !(p.revents & (POLLIN | POLLHUP))) return;
+  char buf[512];
+  const ssize_t n = ::read(request_fd_, buf, sizeof buf);
+  if (n <= 0) {
+    // The bench closed its end (it exited): nothing more will come; do not
+    // spin on a readable EOF.
+    if (n == 0 || errno != EINTR) ::usleep(timeout_ms * 1000);
+    return;
+  }
+  pending_.append(buf, std::size_t(n));
+  for (auto nl = pending_.find('\n'); nl != std::string::npos; nl = pending_.find('\n')) {
+    std::string line = pending_.substr(0, nl);
+    pending_.erase(0, nl + 1);
+    answer(line);
+  }
+}
+
+void RegionServer::answer(const std::string& line) {
+  if (line.starts_with("begin ")) {
+    tracer_.begin();
+    write_all(reply_fd_, "ok\n");
+  } else if (line.starts_with("end ")) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [name, value] : tracer_.end(line.substr(4))) j[name] = value;
+    write_all(reply_fd_, j.dump() + '\n');
+  } else {
+    write_all(reply_fd_, "error unknown request\n");
+  }
+}
+
+}  // namespace faultline::bpf

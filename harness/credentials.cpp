@@ -1,0 +1,128 @@
+#include "harness/credentials.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <stdexcept>
+#include <system_error>
+
+#include <fmt/format.h>
+
+namespace faultline::harness {
+namespace {
+
+std::optional<unsigned> env_id(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return std::nullopt;
+  unsigned id = 0;
+  const char* end = v + std::char_traits<char>::length(v);
+  auto [p, ec] = std::from_chars(v, end, id);
+  if (ec != std::errc() || p != end)
+    throw std::invalid_argument(fmt::format("{}='{}' is not a numeric id", name, v));
+  return id;
+}
+
+// Runs `check` in a child that has become `user`; its exit status (an errno
+// or 0) is the answer. 255: the child could not become the user.
+template <class F>
+int as_user(const Credentials& user, F check) {
+  const pid_t pid = ::fork();
+  if (pid < 0) return errno;
+  if (pid == 0) {
+    if (!become(user)) ::_exit(255);
+    ::_exit(check() & 0xff);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return errno;
+  if (!WIFEXITED(status)) return EIO;
+  const int code = WEXITSTATUS(status);
+  if (code == 255) throw std::runtime_error("cannot take the credentials of " + user.describe());
+  return code;
+}
+
+}  // namespace
+
+std::string Credentials::describe() const {
+  return fmt::format("{} (uid {})", name, uid);
+}
+
+std::optional<Credentials> invoking_user() {
+  const auto uid = env_id("SUDO_UID");
+  const auto gid = env_id("SUDO_GID");
+  if (::geteuid() != 0 || !uid || *uid == 0) return std::nullopt;
+  Credentials c;
+  c.uid = *uid;
+  c.name = fmt::format("uid {}", c.uid);
+  const passwd* pw = ::getpwuid(c.uid);
+  c.gid = gid ? gid_t(*gid) : pw ? pw->pw_gid : gid_t(c.uid);
+  if (pw) {
+    c.name = pw->pw_name;
+    int n = 64;
+    std::vector<gid_t> groups(static_cast<std::size_t>(n));
+    if (::getgrouplist(pw->pw_name, c.gid, groups.data(), &n) < 0) {
+      groups.resize(std::size_t(n));
+      ::getgrouplist(pw->pw_name, c.gid, groups.data(), &n);
+    }
+    groups.resize(std::size_t(n));
+    c.groups = std::move(groups);
+  }
+  if (c.groups.empty()) c.groups = {c.gid};
+  return c;
+}
+
+bool become(const Credentials& user, bool keep_ipc_lock) {
+  if (keep_ipc_lock && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return false;
+  if (::setgroups(user.groups.size(), user.groups.data()) != 0 || ::setgid(user.gid) != 0 ||
+      ::setuid(user.uid) != 0)
+    return false;
+  if (keep_ipc_lock) {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    data[0].effective = data[0].permitted = data[0].inheritable = 1u << CAP_IPC_LOCK;
+    if (::syscall(SYS_capset, &header, data) != 0 ||
+        ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_IPC_LOCK, 0, 0) != 0 ||
+        ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0)
+      return false;
+  }
+  if (::setuid(0) == 0) {  // root must not be able to come back
+    errno = EPERM;
+    return false;
+  }
+  return true;
+}
+
+int open_errno_as(const Credentials& user, const std::string& path) {
+  return as_user(user, [&] {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    ::close(fd);
+    return 0;
+  });
+}
+
+int exec_errno_as(const Credentials& user, const std::string& path) {
+  return as_user(user, [&] { return ::access(path.c_str(), X_OK) == 0 ? 0 : errno; });
+}
+
+bool sees_residency_as(const Credentials& user, const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && st.st_uid == user.uid) return true;
+  return as_user(user, [&] { return ::access(path.c_str(), W_OK) == 0 ? 0 : errno; }) == 0;
+}
+
+bool give_to(const Credentials& user, const std::string& path) {
+  return ::chown(path.c_str(), user.uid, user.gid) == 0;
+}
+
+}  // namespace faultline::harness

@@ -1,0 +1,270 @@
+// Least privilege (issue 6): under sudo, `faultline run` runs the benchmark
+// processes as the invoking user and keeps root for the tracer, cache drops
+// and cgroups. These tests play sudo by setting SUDO_UID / SUDO_GID to
+// `nobody` for the processes they start; they need root (to become nobody).
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "datasets/generator.h"
+#include "harness/child_process.h"
+#include "harness/credentials.h"
+#include "harness/runs_schema.h"
+
+#if FAULTLINE_HARNESS_BPF
+#include "bpf/tracer.h"
+#endif
+
+namespace faultline::harness {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr uid_t kNobody = 65534;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The value of a "Key:\t..." line of /proc/PID/status text.
+std::string status_field(const std::string& status, const std::string& key) {
+  auto at = status.find("\n" + key + ":\t");
+  if (at == std::string::npos) return "";
+  at += key.size() + 3;
+  return status.substr(at, status.find('\n', at) - at);
+}
+
+// SUDO_UID / SUDO_GID set for the scope: what sudo hands the commands it runs.
+class AsIfSudo {
+ public:
+  explicit AsIfSudo(uid_t uid) {
+    ::setenv("SUDO_UID", std::to_string(uid).c_str(), 1);
+    ::setenv("SUDO_GID", std::to_string(uid).c_str(), 1);
+  }
+  ~AsIfSudo() {
+    ::unsetenv("SUDO_UID");
+    ::unsetenv("SUDO_GID");
+  }
+};
+
+class LeastPrivilege : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root: it runs processes as nobody (uid 65534)";
+    if (!::getpwuid(kNobody)) GTEST_SKIP() << "this host has no user with uid 65534";
+    // A folder `nobody` can reach (mkdtemp makes 0700 ones), on a real disk.
+    std::string t = "/var/tmp/faultline-privilege-test-XXXXXX";
+    dir_ = ::mkdtemp(t.data());
+    ::chmod(dir_.c_str(), 0755);
+    ::unsetenv("SUDO_UID");
+    ::unsetenv("SUDO_GID");
+  }
+  void TearDown() override {
+    std::error_code ec;
+    if (!dir_.empty()) fs::remove_all(dir_, ec);
+  }
+
+  // A small GGUF model with the given owner and mode.
+  std::string model(const std::string& name, uid_t owner, mode_t mode) {
+    GenOptions g;
+    g.format = ModelFormat::kGguf;
+    g.size = 16ull << 20;
+    g.seed = 5;
+    g.out = dir_ + "/" + name;
+    ensure_model(g);
+    EXPECT_EQ(::chown(g.out.c_str(), owner, owner), 0);
+    EXPECT_EQ(::chmod(g.out.c_str(), mode), 0);
+    return g.out;
+  }
+
+  struct Run {
+    int code = -1;
+    std::string err;
+    std::string folder;  // the run folder, "" when none was made
+  };
+  Run run(std::vector<std::string> args) {
+    const std::string results = dir_ + "/results";
+    fs::create_directories(results);
+    args.insert(args.begin(), FAULTLINE_EXE);
+    args.insert(args.end(), {"--results", results, "--no-calibration", "--quiet"});
+    const std::string err_path = dir_ + "/stderr";
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ::setenv("FAULTLINE_BENCH", bench_.c_str(), 1);
+    const pid_t pid = spawn({args, {}, -1, -1, err});
+    ::close(err);
+    const ExitInfo e = wait_child(pid, 600);
+    Run r;
+    r.code = e.exit_code.value_or(-1);
+    r.err = slurp(err_path);
+    for (const auto& d : fs::directory_iterator(results))
+      if (d.is_directory()) r.folder = d.path().string();
+    return r;
+  }
+
+  std::string dir_;
+  std::string bench_ = FAULTLINE_BENCH_EXE;
+};
+
+TEST_F(LeastPrivilege, InvokingUserComesFromSudosEnvironment) {
+  EXPECT_FALSE(invoking_user()) << "no SUDO_UID: the benchmarks keep our credentials";
+  {
+    AsIfSudo sudo(kNobody);
+    auto user = invoking_user();
+    ASSERT_TRUE(user);
+    EXPECT_EQ(user->uid, kNobody);
+    EXPECT_EQ(user->gid, kNobody);
+    EXPECT_EQ(user->name, ::getpwuid(kNobody)->pw_name);
+    for (gid_t g : user->groups) EXPECT_NE(g, 0u) << "root's group must not come along";
+  }
+  {
+    AsIfSudo sudo(0);  // `sudo` by root itself
+    EXPECT_FALSE(invoking_user());
+  }
+  ::setenv("SUDO_UID", "12x", 1);
+  EXPECT_THROW(invoking_user(), std::invalid_argument);
+  ::unsetenv("SUDO_UID");
+}
+
+// The kernel's own account of the child: every uid and gid is the user's,
+// no supplementary group of root's, no capability left.
+TEST_F(LeastPrivilege, ChildRunsWithOnlyTheUsersCredentials) {
+  AsIfSudo sudo(kNobody);
+  const auto user = invoking_user();
+  ASSERT_TRUE(user);
+  auto status = capture_output({"/bin/cat", "/proc/self/status"}, 30, &*user);
+  ASSERT_TRUE(status);
+  const std::string n = std::to_string(kNobody);
+  EXPECT_EQ(status_field(*status, "Uid"), n + "\t" + n + "\t" + n + "\t" + n);
+  EXPECT_EQ(status_field(*status, "Gid"), n + "\t" + n + "\t" + n + "\t" + n);
+  EXPECT_EQ(status_field(*status, "Groups"), n + " ");
+  // One capability, CAP_IPC_LOCK (bit 14): mlock strategies lock without
+  // the user's RLIMIT_MEMLOCK getting in the way.
+  EXPECT_EQ(status_field(*status, "CapEff"), "0000000000004000");
+  EXPECT_EQ(status_field(*status, "CapPrm"), "0000000000004000");
+  EXPECT_EQ(status_field(*status, "CapAmb"), "0000000000004000");
+}
+
+TEST_F(LeastPrivilege, AccessIsCheckedWithTheUsersRights) {
+  AsIfSudo sudo(kNobody);
+  const auto user = invoking_user();
+  ASSERT_TRUE(user);
+  const std::string secret = model("secret.gguf", 0, 0600);
+  const std::string shared = model("shared.gguf", 0, 0644);
+  const std::string own = model("own.gguf", kNobody, 0644);
+  EXPECT_EQ(open_errno_as(*user, secret), EACCES);
+  EXPECT_EQ(open_errno_as(*user, shared), 0);
+  EXPECT_EQ(open_errno_as(*user, dir_ + "/missing.gguf"), ENOENT);
+  EXPECT_FALSE(sees_residency_as(*user, shared)) << "root owns it and nobody cannot write it";
+  EXPECT_TRUE(sees_residency_as(*user, own));
+  EXPECT_EQ(exec_errno_as(*user, "/bin/cat"), 0);
+  EXPECT_EQ(::chmod(shared.c_str(), 0700), 0);
+  EXPECT_EQ(exec_errno_as(*user, shared), EACCES);
+}
+
+TEST_F(LeastPrivilege, RunRefusesAModelTheUserCannotRead) {
+  const std::string secret = model("secret.gguf", 0, 0600);
+  AsIfSudo sudo(kNobody);
+  auto r = run({"run", "--model", secret, "--strategies", "read", "--patterns", "none", "--cache",
+                "cold", "--reps", "1"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find(secret), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cannot read it"), std::string::npos) << r.err;
+  EXPECT_EQ(r.folder, "") << "nothing may be left behind by a refused run";
+}
+
+TEST_F(LeastPrivilege, RunRefusesAModelWhoseResidencyTheUserCannotSee) {
+  const std::string shared = model("shared.gguf", 0, 0644);
+  AsIfSudo sudo(kNobody);
+  auto r = run({"run", "--model", shared, "--strategies", "read", "--patterns", "none", "--cache",
+                "cold", "--reps", "1"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("residency"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--as-root"), std::string::npos) << r.err;
+  EXPECT_EQ(r.folder, "");
+}
+
+// The whole path: the bench runs as nobody (its own report of its uid), its
+// cold cell really is cold, mlock works (the lifted limit), and the bpf_*
+// counters still arrive from the tracer the root harness holds.
+TEST_F(LeastPrivilege, RunUnderSudoRunsBenchmarksAsTheUserAndStillTraces) {
+  const std::string own = model("own.gguf", kNobody, 0644);
+  // A copy nobody can reach even when the build folder is under a 0700 home.
+  bench_ = dir_ + "/faultline-bench";
+  fs::copy_file(FAULTLINE_BENCH_EXE, bench_);
+  ::chmod(bench_.c_str(), 0755);
+  AsIfSudo sudo(kNobody);
+  auto r = run({"run", "--model", own, "--strategies", "mmap:private,mmap:private,mlock",
+                "--patterns", "forward", "--cache", "cold", "--reps", "1", "--drop-caches"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_NE(r.folder, "");
+  const auto env = nlohmann::json::parse(slurp(r.folder + "/env.json"));
+  EXPECT_EQ(env["benchmarks_run_as"]["uid"], kNobody);
+
+  std::ifstream rows(r.folder + "/runs.jsonl");
+  std::string line;
+  int n = 0;
+  bool tracing = false;
+#if FAULTLINE_HARNESS_BPF
+  tracing = !bpf::tracing_unavailable_reason();
+#endif
+  while (std::getline(rows, line)) {
+    ++n;
+    auto row = nlohmann::json::parse(line);
+    SCOPED_TRACE(line);
+    EXPECT_EQ(row[runs::kStatus], "ok");
+    EXPECT_TRUE(row["warnings"].empty()) << "e.g. an mlock that fell back";
+    const auto& m = row["metrics"];
+    EXPECT_LT(m["resident_pct"].get<double>(), 1.0) << "cold, measured by the file's owner";
+    EXPECT_GT(m["major_faults"].get<double>() + m["read_bytes"].get<double>(), 0);
+    if (tracing) {
+      EXPECT_EQ(row["trace"], "on");
+      // Counters from the harness's tracer: a cold load adds the whole file
+      // (4096 pages of 4 KiB) to the page cache; the plain mapping gets there
+      // by user faults, mlock by populating inside the kernel.
+      EXPECT_GE(m.value("bpf_pagecache_add_pages", 0.0), 4096.0);
+      if (row["strategy"] == "mmap:private") {
+        EXPECT_GT(m.value("bpf_user_faults", 0.0), 0);
+      }
+    }
+    for (const auto& raw : row["raw"]) {
+      const std::string path = r.folder + "/" + raw.get<std::string>();
+      if (!path.ends_with("rep1.json")) continue;
+      auto bench = nlohmann::json::parse(slurp(path));
+      EXPECT_EQ(bench["context"]["faultline_uid"], std::to_string(kNobody));
+    }
+  }
+  EXPECT_EQ(n, 2);
+}
+
+TEST_F(LeastPrivilege, AsRootKeepsTheBenchmarksRoot) {
+  const std::string shared = model("shared.gguf", 0, 0644);
+  AsIfSudo sudo(kNobody);
+  auto r = run({"run", "--as-root", "--model", shared, "--strategies", "read", "--patterns", "none",
+                "--cache", "cold", "--reps", "1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto env = nlohmann::json::parse(slurp(r.folder + "/env.json"));
+  EXPECT_EQ(env["benchmarks_run_as"]["uid"], 0);
+  std::ifstream rows(r.folder + "/runs.jsonl");
+  std::string line;
+  ASSERT_TRUE(std::getline(rows, line));
+  auto row = nlohmann::json::parse(line);
+  for (const auto& raw : row["raw"]) {
+    if (!raw.get<std::string>().ends_with("rep1.json")) continue;
+    EXPECT_EQ(nlohmann::json::parse(
+                  slurp(r.folder + "/" + raw.get<std::string>()))["context"]["faultline_uid"],
+              "0");
+  }
+}
+
+}  // namespace
+}  // namespace faultline::harness

@@ -31,6 +31,7 @@
 #include "harness/plan.h"
 #include "harness/results_store.h"
 #include "harness/runs_schema.h"
+#include "tests/harness/suite_folder.h"
 #include "tests/support/bpf_objects.h"
 
 namespace faultline::harness {
@@ -110,17 +111,7 @@ std::set<std::uint32_t> held_by_others(const std::string& key, const std::string
 class Robustness : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::string t = "/var/tmp/faultline-robust-test-XXXXXX";  // a disk, not tmpfs
-    dir_ = new std::string(::mkdtemp(t.data()));
-    GenOptions g;
-    g.format = ModelFormat::kGguf;
-    g.size = kModelBytes;
-    g.seed = 11;
-    g.out = *dir_ + "/model.gguf";
-    ensure_model(g);
-    ::setenv("FAULTLINE_BENCH", FAULTLINE_BENCH_EXE, 1);
-    ::setenv("FAULTLINE_HOLD", FAULTLINE_HOLD_EXE, 1);
-    ::setenv("FAULTLINE_CACHE_DIR", (*dir_ + "/cache").c_str(), 1);
+    dir_ = new std::string(testing::make_suite_folder("faultline-robust-test", kModelBytes, 11));
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);

@@ -22,6 +22,7 @@
 #include "harness/child_process.h"
 #include "harness/plan.h"
 #include "harness/runs_schema.h"
+#include "tests/harness/suite_folder.h"
 
 namespace faultline::harness {
 namespace {
@@ -45,17 +46,7 @@ struct Result {
 class RunE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::string t = "/var/tmp/faultline-harness-test-XXXXXX";  // a disk, not tmpfs
-    dir_ = new std::string(::mkdtemp(t.data()));
-    GenOptions g;
-    g.format = ModelFormat::kGguf;
-    g.size = kModelBytes;
-    g.seed = 7;
-    g.out = *dir_ + "/model.gguf";
-    ensure_model(g);
-    ::setenv("FAULTLINE_BENCH", FAULTLINE_BENCH_EXE, 1);
-    ::setenv("FAULTLINE_HOLD", FAULTLINE_HOLD_EXE, 1);
-    ::setenv("FAULTLINE_CACHE_DIR", (*dir_ + "/cache").c_str(), 1);
+    dir_ = new std::string(testing::make_suite_folder("faultline-harness-test", kModelBytes, 7));
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);

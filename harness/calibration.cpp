@@ -24,14 +24,13 @@ nlohmann::json bench_gbps(const CalibrationInputs& in, const std::string& strate
                           const std::string& cache) {
   std::string cell = fmt::format("load/{}/none/{}", strategy, cache);
   // A fresh file of our own (mkstemps: no name another user could plant a
-  // symlink at), handed to the user the bench runs as.
+  // symlink at), handed to the user the bench runs as, and read back through
+  // our own descriptor: the inode we made, whatever happens to its name.
   std::string out = "/tmp/faultline-calibration-XXXXXX.json";
-  {
-    UniqueFd fd(::mkstemps(out.data(), 5));
-    if (!fd || (in.as_user && ::fchown(fd.get(), in.as_user->uid, in.as_user->gid) != 0))
-      return {{"method", fmt::format("faultline-bench {}", cell)},
-              {"error", fmt::format("cannot create {}: {}", out, std::strerror(errno))}};
-  }
+  UniqueFd out_fd(::mkstemps(out.data(), 5));
+  if (!out_fd || (in.as_user && ::fchown(out_fd.get(), in.as_user->uid, in.as_user->gid) != 0))
+    return {{"method", fmt::format("faultline-bench {}", cell)},
+            {"error", fmt::format("cannot create {}: {}", out, std::strerror(errno))}};
   std::vector<std::string> argv = {in.bench,
                                    "--model",
                                    in.model,
@@ -53,7 +52,7 @@ nlohmann::json bench_gbps(const CalibrationInputs& in, const std::string& strate
   auto text = capture_output(argv, 600, in.as_user);
   try {
     if (!text) throw std::runtime_error("faultline-bench failed");
-    auto r = read_bench_json(out, cell);
+    auto r = read_bench_json(fmt::format("/proc/self/fd/{}", out_fd.get()), cell);
     if (r.error) throw std::runtime_error(*r.error);
     j["gbps"] = r.metrics.at(std::string(metric::kGbps));
   } catch (const std::exception& e) {

@@ -92,11 +92,12 @@ class LeastPrivilege : public ::testing::Test {
     std::string err;
     std::string folder;  // the run folder, "" when none was made
   };
-  Run run(std::vector<std::string> args) {
+  Run run(std::vector<std::string> args, bool calibrate = false) {
     const std::string results = dir_ + "/results";
     fs::create_directories(results);
     args.insert(args.begin(), FAULTLINE_EXE);
-    args.insert(args.end(), {"--results", results, "--no-calibration", "--quiet"});
+    args.insert(args.end(), {"--results", results, "--quiet"});
+    if (!calibrate) args.push_back("--no-calibration");
     const std::string err_path = dir_ + "/stderr";
     const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     ::setenv("FAULTLINE_BENCH", bench_.c_str(), 1);
@@ -204,9 +205,15 @@ TEST_F(LeastPrivilege, RunUnderSudoRunsBenchmarksAsTheUserAndStillTraces) {
   ::chmod(bench_.c_str(), 0755);
   AsIfSudo sudo(kNobody);
   auto r = run({"run", "--model", own, "--strategies", "mmap:private,mmap:private,mlock",
-                "--patterns", "forward", "--cache", "cold", "--reps", "1", "--drop-caches"});
+                "--patterns", "forward", "--cache", "cold", "--reps", "1", "--drop-caches"},
+               /*calibrate=*/true);
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_NE(r.folder, "");
+  // Calibration ran as the user too (fio, or the bench's direct:qd=32, and
+  // the bench's warm read), and its output came back.
+  const auto cal = nlohmann::json::parse(slurp(r.folder + "/calibration.json"));
+  EXPECT_TRUE(cal["storage"].contains("gbps")) << cal.dump();
+  EXPECT_TRUE(cal["pagecache"].contains("gbps")) << cal.dump();
   const auto env = nlohmann::json::parse(slurp(r.folder + "/env.json"));
   EXPECT_EQ(env["benchmarks_run_as"]["uid"], kNobody);
 

@@ -205,7 +205,7 @@ std::string print_plain(const Strategy& s) {
   } else {
     if (s.threads) opts.push_back(fmt::format("threads={}", *s.threads));
     if (s.qd) opts.push_back(fmt::format("qd={}", *s.qd));
-    if (s.chunk) opts.push_back(fmt::format("chunk={}", format_size(*s.chunk)));
+    if (s.chunk) opts.push_back(fmt::format("chunk={}", format_size_exact(*s.chunk)));
   }
   std::string out = kMethods.name(s.method);
   if (!opts.empty()) out += ":" + fmt::format("{}", fmt::join(opts, ","));

@@ -65,4 +65,14 @@ std::string format_size(std::uint64_t bytes) {
   return s + kUnits[unit];
 }
 
+std::string format_size_exact(std::uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "K", "M", "G", "T", "P", "E"};
+  int unit = 0;
+  while (bytes != 0 && bytes % 1024 == 0 && unit < 6) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return fmt::format("{}{}", bytes, kUnits[unit]);
+}
+
 }  // namespace faultline

@@ -15,4 +15,9 @@ std::uint64_t parse_size(std::string_view text, bool allow_plain_bytes = true);
 // 1073741824 -> "1G", 1536 -> "1.5K", 100 -> "100B": shortest exact-ish form.
 std::string format_size(std::uint64_t bytes);
 
+// The largest unit that divides exactly: 71684096 -> "70004K", 1073741824 ->
+// "1G", 100 -> "100B". parse_size() gives the same number back (for specs
+// that must round-trip, where "68.4M" would not).
+std::string format_size_exact(std::uint64_t bytes);
+
 }  // namespace faultline

@@ -6,7 +6,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <stdexcept>
+#include <type_traits>
 
 #include "benchmarks/access_pattern.h"
 #include "benchmarks/measure.h"
@@ -16,6 +18,40 @@
 
 namespace faultline::harness {
 namespace {
+
+constexpr int kMaxReps = 1000;
+constexpr int kMaxProcesses = 256;
+
+// The one range check of reps and processes, for flags, plan files and a
+// stored plan.json alike (`prefix`: "--" or "plan.json: ").
+void check_counts(const Plan& plan, const std::string& prefix) {
+  if (plan.reps < 1 || plan.reps > kMaxReps)
+    throw std::invalid_argument(
+        fmt::format("{}reps {}: must be 1..{}", prefix, plan.reps, kMaxReps));
+  if (plan.processes < 1 || plan.processes > kMaxProcesses)
+    throw std::invalid_argument(
+        fmt::format("{}processes {}: must be 1..{}", prefix, plan.processes, kMaxProcesses));
+}
+
+// j[key] as T when it is a whole number that T holds; nlohmann's own get<T>()
+// would convert 1e24 or -1 to an unsigned type (undefined behaviour for the
+// former, found by fuzz_plan).
+template <class T>
+T whole_number(const nlohmann::json& j, const char* key) {
+  const nlohmann::json& v = j.at(key);
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<std::uint64_t>();
+    if (u <= std::uint64_t(std::numeric_limits<T>::max())) return T(u);
+  } else if (v.is_number_integer() && std::is_signed_v<T>) {
+    const auto i = v.get<std::int64_t>();
+    if (i >= std::int64_t(std::numeric_limits<T>::min()) &&
+        i <= std::int64_t(std::numeric_limits<T>::max()))
+      return T(i);
+  }
+  throw std::invalid_argument(fmt::format("\"{}\" must be a whole number from {} to {}, not {}",
+                                          key, std::numeric_limits<T>::min(),
+                                          std::numeric_limits<T>::max(), v.dump()));
+}
 
 const std::vector<std::string> kLlamaModes = {"llama.cpp", "llama.cpp:no-mmap", "llama.cpp:mlock",
                                               "llama.cpp:numa", "llama.cpp:direct"};
@@ -177,10 +213,8 @@ Plan resolve_plan(const PlanRequest& r, int numa_nodes) {
   if (plan.caches.empty()) throw std::invalid_argument("--cache: no cache state given");
 
   plan.reps = r.reps.value_or(preset ? preset->reps : 3);
-  if (plan.reps < 1) throw std::invalid_argument(fmt::format("--reps {}: must be >= 1", plan.reps));
   plan.processes = r.processes.value_or(1);
-  if (plan.processes < 1 || plan.processes > 256)
-    throw std::invalid_argument(fmt::format("--processes {}: must be 1..256", plan.processes));
+  check_counts(plan, "--");
   if (!r.memory_limit.empty()) {
     try {
       plan.memory_limit_bytes = parse_size(r.memory_limit, false);
@@ -264,26 +298,30 @@ nlohmann::json to_json(const Plan& p) {
 Plan plan_from_json(const nlohmann::json& j) {
   try {
     Plan p;
-    if (j.at("plan_version").get<int>() != 1)
+    if (whole_number<int>(j, "plan_version") != 1)
       throw std::invalid_argument("unsupported plan_version");
     p.preset = j.at("preset").get<std::string>();
     p.model = j.at("model").get<std::string>();
-    p.model_bytes = j.at("model_bytes").get<std::uint64_t>();
-    p.default_model_bytes = j.value("default_model_bytes", std::uint64_t{0});
+    p.model_bytes = whole_number<std::uint64_t>(j, "model_bytes");
+    if (j.contains("default_model_bytes"))
+      p.default_model_bytes = whole_number<std::uint64_t>(j, "default_model_bytes");
     p.strategies = j.at("strategies").get<std::vector<std::string>>();
     p.patterns = j.at("patterns").get<std::vector<std::string>>();
     p.caches = j.at("caches").get<std::vector<std::string>>();
     p.skipped = j.value("skipped", std::vector<std::string>{});
-    p.reps = j.at("reps").get<int>();
+    p.reps = whole_number<int>(j, "reps");
     if (!j.at("memory_limit_bytes").is_null())
-      p.memory_limit_bytes = j["memory_limit_bytes"].get<std::uint64_t>();
-    p.processes = j.at("processes").get<int>();
+      p.memory_limit_bytes = whole_number<std::uint64_t>(j, "memory_limit_bytes");
+    p.processes = whole_number<int>(j, "processes");
     p.drop_caches = j.at("drop_caches").get<bool>();
     p.trace = j.at("trace").get<bool>();
-    p.seed = j.at("seed").get<std::uint64_t>();
+    p.seed = whole_number<std::uint64_t>(j, "seed");
     p.cell_timeout_s = j.value("cell_timeout_s", 1800.0);
+    check_counts(p, "");
     return p;
   } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(fmt::format("plan.json: {}", e.what()));
+  } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(fmt::format("plan.json: {}", e.what()));
   }
 }

@@ -55,6 +55,10 @@ TEST(Strategy, KeysInAnyOrderPrintInSyscallOrder) {
             "mmap:shared,populate,fadvise=sequential,advise=willneed,mlock");
   EXPECT_EQ(reprint("pread:chunk=1M,threads=2"), "pread:threads=2,chunk=1M");
   EXPECT_EQ(reprint("read:chunk=1048576"), "read:chunk=1M");
+  // Sizes print exactly (found by fuzz_strategy: 70004K printed as "68.4M",
+  // which does not parse back).
+  EXPECT_EQ(reprint("read:chunk=0000000000070004k"), "read:chunk=70004K");
+  EXPECT_EQ(reprint("read:chunk=1536K"), "read:chunk=1536K");
 }
 
 TEST(Strategy, FieldsAreParsed) {

@@ -136,5 +136,43 @@ TEST(Plan, JsonRoundTrip) {
   EXPECT_EQ(q.cells().size(), p.cells().size());
 }
 
+// Numbers a stored plan.json must not smuggle in (found by fuzz_plan: 1e24
+// as model bytes was undefined behaviour in the conversion).
+TEST(Plan, StoredPlanNumbersOutOfRangeAreErrorsNamingTheKey) {
+  PlanRequest r;
+  Plan p = resolve_plan(r, 1);
+  p.model = "/m.gguf";
+  p.model_bytes = 123;
+  const nlohmann::json good = to_json(p);
+  auto expect_rejected = [&](const char* key, const nlohmann::json& value, const char* what) {
+    nlohmann::json j = good;
+    j[key] = value;
+    try {
+      plan_from_json(j);
+      ADD_FAILURE() << key << " = " << value.dump() << " was accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_THAT(e.what(), ::testing::HasSubstr(what)) << e.what();
+      EXPECT_THAT(e.what(), ::testing::HasSubstr("plan.json")) << e.what();
+    }
+  };
+  expect_rejected("default_model_bytes", 1.0737e24, "default_model_bytes");
+  expect_rejected("model_bytes", -1, "model_bytes");
+  expect_rejected("model_bytes", 1.5, "model_bytes");
+  expect_rejected("seed", "42", "seed");
+  expect_rejected("reps", 4000000000ull, "reps");
+  expect_rejected("reps", 0, "reps 0: must be 1..1000");
+  expect_rejected("reps", 1000000, "must be 1..1000");
+  expect_rejected("processes", 257, "processes 257: must be 1..256");
+  EXPECT_EQ(plan_from_json(good).model_bytes, 123u);
+}
+
+TEST(Plan, RepsAreBounded) {
+  PlanRequest r;
+  r.reps = 1001;
+  EXPECT_THROW(resolve_plan(r, 1), std::invalid_argument);
+  r.reps = 1000;
+  EXPECT_EQ(resolve_plan(r, 1).reps, 1000);
+}
+
 }  // namespace
 }  // namespace faultline::harness

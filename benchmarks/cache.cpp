@@ -134,16 +134,6 @@ Residency residency_of(int fd, const std::string& path, ResidencyMethod method) 
   return r;
 }
 
-void drop_global_caches() {
-  ::sync();
-  const int fd = ::open(kDropCaches, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) fail(errno, "open", kDropCaches);
-  const ssize_t n = ::write(fd, "3", 1);
-  const int err = errno;
-  ::close(fd);
-  if (n != 1) fail(err, "write", kDropCaches);
-}
-
 }  // namespace
 
 Residency residency(const std::string& path) {
@@ -196,6 +186,16 @@ Residency warm(const std::string& path) {
 
 bool can_drop_caches() {
   return ::access(kDropCaches, W_OK) == 0;
+}
+
+void drop_global_caches() {
+  ::sync();
+  const int fd = ::open(kDropCaches, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) fail(errno, "open", kDropCaches);
+  const ssize_t n = ::write(fd, "3", 1);
+  const int err = errno;
+  ::close(fd);
+  if (n != 1) fail(err, "write", kDropCaches);
 }
 
 }  // namespace faultline

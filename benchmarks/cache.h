@@ -42,4 +42,7 @@ Residency warm(const std::string& path);
 // True when this process may write /proc/sys/vm/drop_caches.
 bool can_drop_caches();
 
+// sync, then `echo 3 > /proc/sys/vm/drop_caches` (root). Throws on failure.
+void drop_global_caches();
+
 }  // namespace faultline

@@ -1,6 +1,5 @@
 #include "benchmarks/default_model.h"
 
-#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -15,16 +14,12 @@ namespace faultline {
 std::string cache_dir() {
   if (const char* d = std::getenv("FAULTLINE_CACHE_DIR"); d && *d) return d;
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/faultline";
-  if (const char* sudo_uid = std::getenv("SUDO_UID"); sudo_uid && *sudo_uid && ::geteuid() == 0)
-    if (const passwd* pw = ::getpwuid(uid_t(std::strtoul(sudo_uid, nullptr, 10)));
-        pw && pw->pw_uid != 0 && pw->pw_dir && *pw->pw_dir)
-      return std::string(pw->pw_dir) + "/.cache/faultline";
   if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/faultline";
   return "/var/tmp/faultline";
 }
 
-std::string ensure_default_model(std::uint64_t size, bool quiet) {
-  std::filesystem::path dir = std::filesystem::path(cache_dir()) / "models";
+std::string ensure_default_model(std::uint64_t size, bool quiet, const std::string& cache) {
+  std::filesystem::path dir = std::filesystem::path(cache.empty() ? cache_dir() : cache) / "models";
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec)

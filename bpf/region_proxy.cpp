@@ -1,10 +1,13 @@
 #include "bpf/region_proxy.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace faultline::bpf {
@@ -68,40 +71,63 @@ RegionProbe remote_region_probe(int request_fd, int reply_fd) {
 
 RegionServer::RegionServer(const std::string& model, std::string timeline_dir, pid_t pid,
                            int request_fd, int reply_fd)
-    : tracer_(model, std::move(timeline_dir), pid), request_fd_(request_fd), reply_fd_(reply_fd) {}
+    : tracer_(model, std::move(timeline_dir), pid), request_fd_(request_fd), reply_fd_(reply_fd) {
+  ::fcntl(reply_fd_, F_SETFL, ::fcntl(reply_fd_, F_GETFL) | O_NONBLOCK);
+}
 
 RegionServer::~RegionServer() = default;
 
-void RegionServer::serve(int timeout_ms) {
+bool RegionServer::serve(int timeout_ms) {
+  if (!violation_.empty()) {
+    ::usleep(timeout_ms * 1000);
+    return false;
+  }
   pollfd p{request_fd_, POLLIN, 0};
-  if (::poll(&p, 1, timeout_ms) <= 0 || !(p.revents & (POLLIN | POLLHUP))) return;
+  if (::poll(&p, 1, timeout_ms) <= 0 || !(p.revents & (POLLIN | POLLHUP))) return true;
   char buf[512];
   const ssize_t n = ::read(request_fd_, buf, sizeof buf);
   if (n <= 0) {
     // The bench closed its end (it exited): nothing more will come; do not
     // spin on a readable EOF.
     if (n == 0 || errno != EINTR) ::usleep(timeout_ms * 1000);
-    return;
+    return true;
   }
   pending_.append(buf, std::size_t(n));
-  for (auto nl = pending_.find('\n'); nl != std::string::npos; nl = pending_.find('\n')) {
+  for (auto nl = pending_.find('\n'); nl != std::string::npos && violation_.empty();
+       nl = pending_.find('\n')) {
     std::string line = pending_.substr(0, nl);
     pending_.erase(0, nl + 1);
     answer(line);
   }
+  if (violation_.empty() && pending_.size() > kMaxLine)
+    violation_ = fmt::format("a request line longer than {} bytes", kMaxLine);
+  return violation_.empty();
 }
 
 void RegionServer::answer(const std::string& line) {
-  if (line.starts_with("begin ")) {
-    tracer_.begin();
-    write_all(reply_fd_, "ok\n");
-  } else if (line.starts_with("end ")) {
-    nlohmann::json j = nlohmann::json::object();
-    for (const auto& [name, value] : tracer_.end(line.substr(4))) j[name] = value;
-    write_all(reply_fd_, j.dump() + '\n');
-  } else {
-    write_all(reply_fd_, "error unknown request\n");
+  try {
+    if (line.size() > kMaxLine) {
+      violation_ = fmt::format("a request line longer than {} bytes", kMaxLine);
+    } else if (line.starts_with("begin ") && !in_region_) {
+      tracer_.begin();
+      in_region_ = true;
+      reply("ok\n");
+    } else if (line.starts_with("end ") && in_region_) {
+      in_region_ = false;
+      last_.clear();
+      for (const auto& [name, value] : tracer_.end(line.substr(4))) last_[name] = value;
+      reply(nlohmann::json(last_).dump() + '\n');
+    } else {
+      violation_ = fmt::format("unexpected request '{}'{}", line.substr(0, 64),
+                               in_region_ ? " inside a region" : "");
+    }
+  } catch (const std::exception& e) {
+    violation_ = fmt::format("request '{}' failed: {}", line.substr(0, 64), e.what());
   }
+}
+
+void RegionServer::reply(const std::string& text) {
+  if (!write_all(reply_fd_, text)) violation_ = "it does not read the replies";
 }
 
 }  // namespace faultline::bpf

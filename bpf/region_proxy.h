@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -24,7 +25,10 @@ namespace faultline::bpf {
 RegionProbe remote_region_probe(int request_fd, int reply_fd);
 
 // The harness's end: a RegionTracer on process `pid` that answers its
-// requests. Never throws; ok()/error() as RegionTracer's.
+// requests. The bench is not trusted: requests must alternate begin / end,
+// lines are short, and a bench that does not read its replies gets no more
+// (the reply end is made non-blocking). Never throws; ok()/error() as
+// RegionTracer's.
 class RegionServer {
  public:
   RegionServer(const std::string& model, std::string timeline_dir, pid_t pid, int request_fd,
@@ -33,17 +37,27 @@ class RegionServer {
   RegionServer(const RegionServer&) = delete;
   RegionServer& operator=(const RegionServer&) = delete;
 
-  // Answers the requests that arrive within `timeout_ms` (poll).
-  void serve(int timeout_ms);
+  // Answers the requests that arrive within `timeout_ms` (poll). False once
+  // the bench has broken the protocol (then it answers nothing more).
+  bool serve(int timeout_ms);
+  const std::string& violation() const { return violation_; }
+  // The counters of the last region that ended, as the tracer counted them.
+  const std::map<std::string, double>& last_metrics() const { return last_; }
   bool ok() const { return tracer_.ok(); }
   const std::string& error() const { return tracer_.error(); }
 
+  static constexpr std::size_t kMaxLine = 1024;
+
  private:
   void answer(const std::string& line);
+  void reply(const std::string& text);
   RegionTracer tracer_;
   int request_fd_;
   int reply_fd_;
   std::string pending_;
+  bool in_region_ = false;
+  std::string violation_;
+  std::map<std::string, double> last_;
 };
 
 }  // namespace faultline::bpf

@@ -55,7 +55,11 @@ struct RegionTracer::Impl {
   std::atomic<bool> polling{false};
   std::thread poller;
 
+  bool active = false;
+
   void begin() {
+    if (active) return;  // one region at a time
+    active = true;
     if (!timeline_dir.empty()) {
       tracer.reset_timeline();  // drop what came before; touch the bounded buffer now
       rss = std::make_unique<RssSampler>(std::vector<pid_t>{pid}, std::chrono::milliseconds(5));
@@ -70,6 +74,8 @@ struct RegionTracer::Impl {
   }
 
   std::vector<std::pair<std::string, double>> end(const std::string& cell) {
+    if (!active) return {};
+    active = false;
     TraceCounters delta = tracer.snapshot() - before;
     const double seconds = double(monotonic_ns() - t0_ns) / 1e9;
     if (!timeline_dir.empty()) {

@@ -1,5 +1,6 @@
 #include "harness/calibration.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -23,12 +24,13 @@ namespace {
 nlohmann::json bench_gbps(const CalibrationInputs& in, const std::string& strategy,
                           const std::string& cache) {
   std::string cell = fmt::format("load/{}/none/{}", strategy, cache);
-  // A fresh file of our own (mkstemps: no name another user could plant a
-  // symlink at), handed to the user the bench runs as, and read back through
-  // our own descriptor: the inode we made, whatever happens to its name.
+  // A fresh file of our own (mkostemps: no name another user could plant a
+  // symlink at; under sudo it is made with the user's file rights, so theirs),
+  // read back through our own descriptor: the inode we made, whatever
+  // happens to its name.
   std::string out = "/tmp/faultline-calibration-XXXXXX.json";
-  UniqueFd out_fd(::mkstemps(out.data(), 5));
-  if (!out_fd || (in.as_user && ::fchown(out_fd.get(), in.as_user->uid, in.as_user->gid) != 0))
+  UniqueFd out_fd(::mkostemps(out.data(), 5, O_CLOEXEC));
+  if (!out_fd)
     return {{"method", fmt::format("faultline-bench {}", cell)},
             {"error", fmt::format("cannot create {}: {}", out, std::strerror(errno))}};
   std::vector<std::string> argv = {in.bench,
@@ -46,8 +48,7 @@ nlohmann::json bench_gbps(const CalibrationInputs& in, const std::string& strate
                                    "--benchmark_out=" + out,
                                    "--benchmark_out_format=json"};
   if (in.drop_caches && !in.as_user) argv.push_back("--drop-caches");
-  if (in.drop_caches && in.as_user && cache == "cold" && can_drop_caches())
-    (void)evict(in.model, /*global_drop=*/true);
+  if (in.drop_caches && in.as_user && cache == "cold" && can_drop_caches()) drop_global_caches();
   nlohmann::json j = {{"method", fmt::format("faultline-bench {}", cell)}};
   auto text = capture_output(argv, 600, in.as_user);
   try {

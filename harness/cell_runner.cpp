@@ -73,14 +73,7 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
   // model's own pages, as always).
   if (plan.drop_caches && !ctx.user) argv.push_back("--drop-caches");
   if (plan.drop_caches && ctx.user && cell.cache == "cold" && can_drop_caches())
-    (void)evict(plan.model, /*global_drop=*/true);
-  // The bench may run as the invoking user: its JSON output is a file it owns.
-  if (ctx.user) {
-    UniqueFd part(::open(json_part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!part || ::fchown(part.get(), ctx.user->uid, ctx.user->gid) != 0)
-      throw std::runtime_error(fmt::format("cannot hand {} to {}: {}", json_part,
-                                           ctx.user->describe(), std::strerror(errno)));
-  }
+    drop_global_caches();
   // Timed-region trace counters: the tracer runs here (with the harness's
   // privileges) and the bench asks it to begin and end each timed region
   // (bpf/region_proxy.h); the first repetition also records the per-event
@@ -114,17 +107,23 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
 #if FAULTLINE_HARNESS_BPF
   std::unique_ptr<bpf::RegionServer> server;
   if (ctx.trace) {
+    const FsIds root_files = FsIds::root();  // tracefs and BTF are root's
     server = std::make_unique<bpf::RegionServer>(plan.model, timeline_dir, pid, request_read.get(),
                                                  reply_write.get());
     if (!server->ok()) l.warnings.push_back("tracing off for this cell: " + server->error());
   }
   l.exit = wait_child(pid, plan.cell_timeout_s, [&] {
-    if (server)
-      server->serve(10);
-    else
+    if (!server) {
       ::usleep(10000);
+    } else if (!server->serve(10)) {
+      // A bench that breaks the protocol is not trusted to go on.
+      l.error = "faultline-bench broke the tracing protocol: " + server->violation();
+      ::kill(pid, SIGKILL);
+    }
   });
-  server.reset();
+  // The bpf_* counters are the tracer's own, not what the bench reported.
+  std::map<std::string, double> traced;
+  if (server) traced = server->last_metrics();
 #else
   l.exit = wait_child(pid, plan.cell_timeout_s);
 #endif
@@ -154,7 +153,7 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
       for (const auto& f : fs::directory_iterator(timeline_dir, ec))
         fs::rename(f.path(), ctx.store->path("raw/" + stem + ".timeline.json"), ec);
     }
-  } else {
+  } else if (!l.error) {
     std::string tail = log_tail(log);
     l.error = l.exit.term_signal
                   ? fmt::format("faultline-bench killed by signal {} ({})", *l.exit.term_signal,
@@ -162,6 +161,11 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
                   : fmt::format("faultline-bench exited with {}{}{}", l.exit.exit_code.value_or(-1),
                                 tail.empty() ? "" : ": ", tail);
   }
+#if FAULTLINE_HARNESS_BPF
+  for (auto it = l.metrics.begin(); it != l.metrics.end();)
+    it = it->first.starts_with("bpf_") ? l.metrics.erase(it) : std::next(it);
+  l.metrics.insert(traced.begin(), traced.end());
+#endif
   std::error_code ec;
   fs::remove(json_part, ec);
   if (!timeline_dir.empty()) fs::remove_all(timeline_dir, ec);
@@ -209,9 +213,11 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
 #if FAULTLINE_HARNESS_BPF
   std::unique_ptr<bpf::Tracer> tracer;
   bpf::TraceCounters before;
-  // faultline-bench traces its own timed regions (--trace); a fleet of
-  // faultline-hold loaders is traced here, by the cell's cgroup.
+  // A single faultline-bench has its timed regions traced on request
+  // (run_bench); a fleet of faultline-hold loaders is traced here, whole, by
+  // the cell's cgroup.
   if (ctx.trace && plan.processes > 1 && cgroup && cgroup->id()) {
+    const FsIds root_files = FsIds::root();  // tracefs and BTF are root's
     bpf::TraceFilter filter;
     filter.cgroup_id = *cgroup->id();
     filter.files = {plan.model};

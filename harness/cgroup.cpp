@@ -1,5 +1,7 @@
 #include "harness/cgroup.h"
 
+#include "harness/credentials.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -102,6 +104,7 @@ CgroupHost detect_cgroups() {
 }
 
 CellCgroup::CellCgroup(const CgroupHost& host, std::optional<std::uint64_t> limit) {
+  const FsIds root_files = FsIds::root();  // the cgroup tree is root's
   static std::atomic<int> counter{0};
   const std::string name = fmt::format("{}-{}-{}", kCgroupPrefix, ::getpid(), counter++);
   auto make = [&](const std::string& root) {
@@ -159,6 +162,7 @@ CellCgroup::~CellCgroup() {
 }
 
 void CellCgroup::remove() {
+  const FsIds root_files = FsIds::root();
   for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) empty_and_remove(*it);
   dirs_.clear();
 }
@@ -206,6 +210,7 @@ std::vector<std::string> list_cell_cgroups(const CgroupHost& host) {
 }
 
 void remove_stale_cgroups(const CgroupHost& host) {
+  const FsIds root_files = FsIds::root();
   for (const auto& dir : list_cell_cgroups(host)) {
     // faultline-run-<pid>-<n>
     std::string name = fs::path(dir).filename().string();

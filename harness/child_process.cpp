@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -103,6 +104,12 @@ pid_t spawn(const SpawnOptions& o) {
     ::sigaction(SIGTERM, &dfl, nullptr);
     ::sigaction(SIGPIPE, &dfl, nullptr);
     int code[2] = {0, 0};
+    // The forking thread may be acting with the invoking user's file rights
+    // (FsIds); the cgroup files are root's, and a root child stays root.
+    if (::geteuid() == 0) {
+      ::setfsgid(0);
+      ::setfsuid(0);
+    }
     if (!join_cgroups_in_child(o.cgroup_procs)) {
       code[0] = 1;
       code[1] = errno;
@@ -110,7 +117,7 @@ pid_t spawn(const SpawnOptions& o) {
       ::_exit(126);
     }
     if (o.as_user) {
-      if (!become(*o.as_user, /*keep_ipc_lock=*/true)) {
+      if (!become(*o.as_user, o.as_user->ipc_lock)) {
         code[0] = 3;
         code[1] = errno;
         (void)!::write(err_pipe[1], code, sizeof code);

@@ -31,8 +31,9 @@ struct SpawnOptions {
   // Further descriptors the child gets: {parent fd, fd number in the child}.
   std::vector<std::pair<int, int>> fds;
   // Run as this user (harness/credentials.h) rather than as this process,
-  // with CAP_IPC_LOCK as its one capability, so mlock strategies measure the
-  // lock, not the user's default limit. nullptr: same credentials as ours.
+  // with CAP_IPC_LOCK as its one capability when we can hand it on, so mlock
+  // strategies measure the lock, not the user's default limit. nullptr: same
+  // credentials as ours.
   const Credentials* as_user = nullptr;
 };
 

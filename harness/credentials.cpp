@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -68,6 +69,7 @@ std::optional<Credentials> invoking_user() {
   c.gid = gid ? gid_t(*gid) : pw ? pw->pw_gid : gid_t(c.uid);
   if (pw) {
     c.name = pw->pw_name;
+    c.home = pw->pw_dir ? pw->pw_dir : "";
     int n = 64;
     std::vector<gid_t> groups(static_cast<std::size_t>(n));
     if (::getgrouplist(pw->pw_name, c.gid, groups.data(), &n) < 0) {
@@ -78,6 +80,10 @@ std::optional<Credentials> invoking_user() {
     c.groups = std::move(groups);
   }
   if (c.groups.empty()) c.groups = {c.gid};
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  c.ipc_lock =
+      ::syscall(SYS_capget, &header, data) == 0 && (data[0].permitted & (1u << CAP_IPC_LOCK)) != 0;
   return c;
 }
 
@@ -121,8 +127,16 @@ bool sees_residency_as(const Credentials& user, const std::string& path) {
   return as_user(user, [&] { return ::access(path.c_str(), W_OK) == 0 ? 0 : errno; }) == 0;
 }
 
-bool give_to(const Credentials& user, const std::string& path) {
-  return ::chown(path.c_str(), user.uid, user.gid) == 0;
+FsIds::FsIds(uid_t uid, gid_t gid)
+    : old_uid_(uid_t(::setfsuid(uid_t(-1)))), old_gid_(gid_t(::setfsgid(gid_t(-1)))) {
+  // Group first: once the fsuid is not root, setfsgid is no longer allowed.
+  ::setfsgid(gid);
+  ::setfsuid(uid);
+}
+
+FsIds::~FsIds() {
+  ::setfsuid(old_uid_);
+  ::setfsgid(old_gid_);
 }
 
 }  // namespace faultline::harness

@@ -17,6 +17,10 @@ struct Credentials {
   gid_t gid = 0;
   std::vector<gid_t> groups;  // supplementary groups (the user's own, never root's)
   std::string name;           // "alice", or "uid 1000" when the user has no passwd entry
+  std::string home;           // from the passwd entry, "" when none
+  // Whether this process may hand CAP_IPC_LOCK on (it is in our permitted
+  // set: not in e.g. Docker's default set).
+  bool ipc_lock = false;
 
   std::string describe() const;  // "alice (uid 1000)"
 };
@@ -46,7 +50,22 @@ int exec_errno_as(const Credentials& user, const std::string& path);
 // (cachestat and mincore answer only the file's owner or a writer).
 bool sees_residency_as(const Credentials& user, const std::string& path);
 
-// Gives `path` to the user (chown); false with errno when it cannot.
-bool give_to(const Credentials& user, const std::string& path);
+// This thread's file-system identity (setfsuid/setfsgid) for a scope, then
+// back to what it was. `faultline run` under sudo does every file operation
+// as the invoking user: the results, logs, timelines and the generated model
+// are theirs, and a symlink they plant can lead root only where they could
+// write anyway. Only the cgroup tree needs root's file rights (FsIds::root()).
+class FsIds {
+ public:
+  FsIds(uid_t uid, gid_t gid);
+  ~FsIds();
+  FsIds(const FsIds&) = delete;
+  FsIds& operator=(const FsIds&) = delete;
+  static FsIds root() { return FsIds(0, 0); }
+
+ private:
+  uid_t old_uid_;
+  gid_t old_gid_;
+};
 
 }  // namespace faultline::harness

@@ -1,6 +1,10 @@
 #include "harness/report_command.h"
 
+#include "harness/credentials.h"
+
+#include <fcntl.h>
 #include <spawn.h>
+#include <sys/fsuid.h>
 
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -67,7 +71,8 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
-int run_analysis(const std::string& module, const std::vector<std::string>& args) {
+int run_analysis(const std::string& module, const std::vector<std::string>& args,
+                 const Credentials* as_user) {
   const std::string python = env_or("FAULTLINE_PYTHON", kDefaultPython);
   const std::string source_dir = env_or("FAULTLINE_ANALYSIS_DIR", FAULTLINE_SOURCE_DIR);
   if (::access(python.c_str(), X_OK) != 0) {
@@ -95,7 +100,33 @@ int run_analysis(const std::string& module, const std::vector<std::string>& args
   pid_t pid = 0;
   std::fflush(stdout);  // what we printed comes before what the report prints
   std::fflush(stderr);
-  const int err = ::posix_spawn(&pid, python.c_str(), nullptr, nullptr, argv.data(), envp.data());
+  int err = 0;
+  if (as_user) {
+    // fork + become + execve: posix_spawn cannot change credentials. A pipe
+    // (close-on-exec) brings back the errno of a failed become or exec.
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) return kMissing;
+    pid = ::fork();
+    if (pid == 0) {
+      if (::geteuid() == 0) {
+        ::setfsgid(0);
+        ::setfsuid(0);
+      }
+      if (become(*as_user)) ::execve(python.c_str(), argv.data(), envp.data());
+      const int e = errno;
+      (void)!::write(report[1], &e, sizeof e);
+      ::_exit(127);
+    }
+    ::close(report[1]);
+    if (pid < 0) err = errno;
+    ssize_t n;
+    do n = ::read(report[0], &err, sizeof err);
+    while (n < 0 && errno == EINTR);
+    ::close(report[0]);
+    if (n == sizeof err && pid > 0) ::waitpid(pid, nullptr, 0);
+  } else {
+    err = ::posix_spawn(&pid, python.c_str(), nullptr, nullptr, argv.data(), envp.data());
+  }
   if (err != 0) {
     fmt::print(stderr, "faultline: cannot start {}: {}\n", python, std::strerror(err));
     return kMissing;
@@ -112,10 +143,10 @@ int run_analysis(const std::string& module, const std::vector<std::string>& args
   return 1;
 }
 
-int write_report(const std::string& run_dir, bool quiet) {
+int write_report(const std::string& run_dir, bool quiet, const Credentials* as_user) {
   std::vector<std::string> args = {run_dir};
   if (quiet) args.push_back("--quiet");
-  return run_analysis("analysis.report", args);
+  return run_analysis("analysis.report", args, as_user);
 }
 
 void add_report_commands(CLI::App& app) {

@@ -15,6 +15,8 @@ class App;
 
 namespace faultline::harness {
 
+struct Credentials;
+
 // Registers `report` and `compare`; their callbacks end through
 // CLI::RuntimeError with the analysis' exit status (0 done, 2 bad results
 // folder, 3 missing interpreter, sources or Python packages).
@@ -23,11 +25,14 @@ void add_report_commands(CLI::App& app);
 // `faultline run` ends with this: report.md, report.html, plots/ and
 // results.csv written into run_dir. Returns the exit status (0 = written);
 // errors are printed on stderr.
-int write_report(const std::string& run_dir, bool quiet);
+// `as_user`: run the analysis as this user (under sudo, the run folder is
+// theirs), not as root.
+int write_report(const std::string& run_dir, bool quiet, const Credentials* as_user = nullptr);
 
 // Runs `python3 -m <module> <args...>` from the analysis folder and waits for
 // it; returns its exit status (128 + signal when killed), or 3 with a message
 // when the interpreter or the analysis sources are missing.
-int run_analysis(const std::string& module, const std::vector<std::string>& args);
+int run_analysis(const std::string& module, const std::vector<std::string>& args,
+                 const Credentials* as_user = nullptr);
 
 }  // namespace faultline::harness

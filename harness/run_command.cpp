@@ -2,6 +2,7 @@
 
 #include "harness/report_command.h"
 
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -55,7 +56,10 @@ void check_executable(const std::string& path, const char* name, const char* env
 }
 
 // Everything about the request that can fail, checked before anything runs.
-Plan prepare_plan(const RunOptions& o, const CgroupHost& cgroups) {
+void check_same_credentials(const ResultsStore& store, const std::optional<Credentials>& user);
+
+Plan prepare_plan(const RunOptions& o, const CgroupHost& cgroups,
+                  const std::optional<Credentials>& user) {
   if (!o.resume.empty()) {
     const auto& r = o.request;
     if (!r.preset.empty() || !r.model.empty() || !r.size.empty() || !r.strategies.empty() ||
@@ -64,6 +68,7 @@ Plan prepare_plan(const RunOptions& o, const CgroupHost& cgroups) {
       throw BadArguments(
           "--resume takes the matrix from the run folder's plan.json; drop the matrix flags");
     auto store = ResultsStore::open(o.resume);
+    check_same_credentials(store, user);
     Plan plan = plan_from_json(store.read_json("plan.json"));
     if (!fs::exists(plan.model))
       throw BadArguments(fmt::format("model file {} (from plan.json) does not exist", plan.model));
@@ -91,21 +96,25 @@ std::optional<Credentials> benchmark_user(const RunOptions& o) {
   return invoking_user();
 }
 
+constexpr const char* kAsRootHint = "; or pass --as-root to run the benchmarks as root";
+
+void check_model_access(const Credentials& user, const std::string& model) {
+  if (int err = open_errno_as(user, model); err != 0)
+    throw BadArguments(
+        fmt::format("{}: {} cannot read it ({}); faultline will not read as root "
+                    "a model the user who ran sudo cannot{}",
+                    model, user.describe(), std::strerror(err), kAsRootHint));
+  if (!sees_residency_as(user, model))
+    throw BadArguments(fmt::format(
+        "{}: the kernel shows page-cache residency (needed to verify cold and warm) only to a "
+        "file's owner or a writer, and {} is neither: chown it to them{}",
+        model, user.describe(), kAsRootHint));
+}
+
 void check_user_access(const Credentials& user, const Plan& plan, const std::string& bench,
                        const std::string& hold) {
-  const std::string hint = "; or pass --as-root to run the benchmarks as root";
-  if (!plan.model.empty()) {  // (the default model is made for the user)
-    if (int err = open_errno_as(user, plan.model); err != 0)
-      throw BadArguments(
-          fmt::format("{}: {} cannot read it ({}); faultline will not read as "
-                      "root a model the user who ran sudo cannot{}",
-                      plan.model, user.describe(), std::strerror(err), hint));
-    if (!sees_residency_as(user, plan.model))
-      throw BadArguments(fmt::format(
-          "{}: the kernel shows page-cache residency (needed to verify cold and warm) only to a "
-          "file's owner or a writer, and {} is neither: chown it to them{}",
-          plan.model, user.describe(), hint));
-  }
+  const std::string hint = kAsRootHint;
+  if (!plan.model.empty()) check_model_access(user, plan.model);
   for (const auto& exe : {bench, hold})
     if (int err = exec_errno_as(user, exe); err != 0)
       throw BadArguments(
@@ -125,17 +134,27 @@ nlohmann::json with_run_as(nlohmann::json env, const std::optional<Credentials>&
   return env;
 }
 
-// The generated default model (and the cache folders made for it) belong to
-// the user who ran sudo, who reads it in the benchmarks.
-void give_default_model_to(const Credentials& user, const std::string& model) {
-  const passwd* pw = ::getpwuid(user.uid);
-  const fs::path home = pw && pw->pw_dir ? fs::path(pw->pw_dir) : fs::path();
-  for (fs::path p = model; !p.empty() && p != home && p != p.root_path(); p = p.parent_path()) {
-    struct stat st {};
-    if (::stat(p.c_str(), &st) != 0 || st.st_uid != 0) break;
-    if (home.empty() || !p.string().starts_with(home.string() + "/")) break;
-    give_to(user, p);
-  }
+// Where the default model lives: under sudo, the invoking user's cache
+// (it is generated with their file rights and read by their benchmarks).
+std::string model_cache_dir(const std::optional<Credentials>& user) {
+  if (const char* d = std::getenv("FAULTLINE_CACHE_DIR"); d && *d) return d;
+  if (user && !user->home.empty()) return user->home + "/.cache/faultline";
+  return cache_dir();
+}
+
+// A resumed run keeps the credentials its benchmarks started with.
+void check_same_credentials(const ResultsStore& store, const std::optional<Credentials>& user) {
+  if (!fs::exists(store.path("env.json"))) return;
+  const auto env = store.read_json("env.json");
+  if (!env.contains("benchmarks_run_as")) return;
+  const auto& was = env["benchmarks_run_as"];
+  const auto now_uid = user ? user->uid : ::geteuid();
+  if (was.value("uid", std::int64_t{-1}) != std::int64_t(now_uid))
+    throw BadArguments(fmt::format(
+        "{}: its benchmarks ran as {} (uid {}), these would run as uid {}; resume it the same "
+        "way (through sudo as that user, or with/without --as-root as before)",
+        store.dir(), was.value("user", std::string("?")), was.value("uid", std::int64_t{-1}),
+        now_uid));
 }
 
 }  // namespace
@@ -146,11 +165,22 @@ int run(const RunOptions& o) {
   std::string bench = sibling_executable("faultline-bench", "FAULTLINE_BENCH");
   std::string hold = sibling_executable("faultline-hold", "FAULTLINE_HOLD");
   std::optional<Credentials> user;
+  // Under sudo, every file operation from here on has the invoking user's
+  // rights (their groups, their fsuid): the model is read, the default model
+  // written and the results stored as they could; only the cgroup tree and
+  // the tracer's files are opened as root (FsIds::root() where that happens).
+  std::optional<FsIds> user_files;
   try {
-    plan = prepare_plan(o, cgroups);
+    user = benchmark_user(o);
+    if (user) {
+      if (!o.request.model.empty()) check_model_access(*user, o.request.model);
+      if (::setgroups(user->groups.size(), user->groups.data()) != 0)
+        throw std::runtime_error(fmt::format("setgroups: {}", std::strerror(errno)));
+      user_files.emplace(user->uid, user->gid);
+    }
+    plan = prepare_plan(o, cgroups, user);
     check_executable(bench, "faultline-bench", "FAULTLINE_BENCH");
     if (plan.processes > 1) check_executable(hold, "faultline-hold", "FAULTLINE_HOLD");
-    user = benchmark_user(o);
     if (user) check_user_access(*user, plan, bench, plan.processes > 1 ? hold : bench);
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "faultline run: error: {}\n", e.what());
@@ -170,14 +200,12 @@ int run(const RunOptions& o) {
         store->write_json("env.json", with_run_as(capture_env(plan.model), user));
     } else {
       if (plan.model.empty()) {
+        const std::string models = model_cache_dir(user);
         if (!o.quiet)
           fmt::print(stderr, "faultline run: default model: {} GGUF in {}/models\n",
-                     format_size(plan.default_model_bytes), cache_dir());
-        bind_model(plan, ensure_default_model(plan.default_model_bytes, o.quiet));
-        if (user) {
-          give_default_model_to(*user, plan.model);
-          check_user_access(*user, plan, bench, bench);
-        }
+                     format_size(plan.default_model_bytes), models);
+        bind_model(plan, ensure_default_model(plan.default_model_bytes, o.quiet, models));
+        if (user) check_user_access(*user, plan, bench, bench);
       }
       // Before the run folder exists (and after the model generator, which
       // has handlers of its own): a SIGTERM from here on stops the run
@@ -271,7 +299,7 @@ int run(const RunOptions& o) {
     fmt::print("results: {}  ({} rows in runs.jsonl{})\n", store->dir(), rows.size(),
                failed ? fmt::format(", {} cells not ok", failed) : "");
     if (!rows.empty()) {
-      if (int rc = write_report(store->dir(), o.quiet); rc != 0)
+      if (int rc = write_report(store->dir(), o.quiet, ctx.user); rc != 0)
         fmt::print(stderr,
                    "faultline run: report not written (status {}); retry: faultline report {}\n",
                    rc, store->dir());

@@ -4,6 +4,7 @@
 // `nobody` for the processes they start; they need root (to become nobody).
 #include <fcntl.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,9 +93,12 @@ class LeastPrivilege : public ::testing::Test {
     std::string err;
     std::string folder;  // the run folder, "" when none was made
   };
-  Run run(std::vector<std::string> args, bool calibrate = false) {
+  // `faultline run ARGS --results <dir_>/results`; the results folder belongs
+  // to `results_owner` (a user's checkout, say).
+  Run run(std::vector<std::string> args, bool calibrate = false, uid_t results_owner = kNobody) {
     const std::string results = dir_ + "/results";
     fs::create_directories(results);
+    EXPECT_EQ(::chown(results.c_str(), results_owner, results_owner), 0);
     args.insert(args.begin(), FAULTLINE_EXE);
     args.insert(args.end(), {"--results", results, "--quiet"});
     if (!calibrate) args.push_back("--no-calibration");
@@ -194,6 +198,17 @@ TEST_F(LeastPrivilege, RunRefusesAModelWhoseResidencyTheUserCannotSee) {
   EXPECT_EQ(r.folder, "");
 }
 
+TEST_F(LeastPrivilege, RunRefusesAResultsFolderTheUserCannotWrite) {
+  const std::string own = model("own.gguf", kNobody, 0644);
+  AsIfSudo sudo(kNobody);
+  auto r = run({"run", "--model", own, "--strategies", "read", "--patterns", "none", "--cache",
+                "cold", "--reps", "1"},
+               false, /*results_owner=*/0);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("not writable"), std::string::npos) << r.err;
+  EXPECT_EQ(r.folder, "");
+}
+
 // The whole path: the bench runs as nobody (its own report of its uid), its
 // cold cell really is cold, mlock works (the lifted limit), and the bpf_*
 // counters still arrive from the tracer the root harness holds.
@@ -204,11 +219,25 @@ TEST_F(LeastPrivilege, RunUnderSudoRunsBenchmarksAsTheUserAndStillTraces) {
   fs::copy_file(FAULTLINE_BENCH_EXE, bench_);
   ::chmod(bench_.c_str(), 0755);
   AsIfSudo sudo(kNobody);
+  // A memlock limit far below the model (inherited by the run): the mlock
+  // cell can only succeed through the CAP_IPC_LOCK the bench is handed.
+  rlimit old_memlock{};
+  ::getrlimit(RLIMIT_MEMLOCK, &old_memlock);
+  const rlimit small{1u << 20, old_memlock.rlim_max};
+  ASSERT_EQ(::setrlimit(RLIMIT_MEMLOCK, &small), 0);
   auto r = run({"run", "--model", own, "--strategies", "mmap:private,mmap:private,mlock",
                 "--patterns", "forward", "--cache", "cold", "--reps", "1", "--drop-caches"},
                /*calibrate=*/true);
+  ::setrlimit(RLIMIT_MEMLOCK, &old_memlock);
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_NE(r.folder, "");
+  // Every file of the run was written with the user's file rights, the
+  // report by the analysis running as the user.
+  for (const char* f : {"", "/runs.jsonl", "/env.json", "/raw", "/report.md"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((r.folder + f).c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_uid, kNobody) << r.folder + f;
+  }
   // Calibration ran as the user too (fio, or the bench's direct:qd=32, and
   // the bench's warm read), and its output came back.
   const auto cal = nlohmann::json::parse(slurp(r.folder + "/calibration.json"));

@@ -1,6 +1,7 @@
 #include "harness/child_process.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
@@ -138,7 +139,15 @@ pid_t spawn(const SpawnOptions& o) {
     int staged[8];
     const std::size_t nfds = std::min<std::size_t>(o.fds.size(), 8);
     for (std::size_t i = 0; i < nfds; ++i) staged[i] = ::fcntl(o.fds[i].first, F_DUPFD_CLOEXEC, 64);
-    for (std::size_t i = 0; i < nfds; ++i) ::dup2(staged[i], o.fds[i].second);
+    int lowest_unpassed = 3;
+    for (std::size_t i = 0; i < nfds; ++i) {
+      ::dup2(staged[i], o.fds[i].second);
+      lowest_unpassed = std::max(lowest_unpassed, o.fds[i].second + 1);
+    }
+    // Whatever else this process inherited and did not mark close-on-exec
+    // (from a parent shell, say) is not the child's business: closed at exec
+    // (CLOSE_RANGE_CLOEXEC, Linux 5.11; older kernels leave them).
+    ::close_range(unsigned(lowest_unpassed), ~0u, CLOSE_RANGE_CLOEXEC);
     ::execv(argv[0], argv.data());
     code[0] = 2;
     code[1] = errno;

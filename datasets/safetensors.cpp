@@ -122,6 +122,10 @@ SafetensorsFile read_safetensors(const std::string& path) {
     const std::uint64_t at = e.byte == 0 ? 0 : e.byte - 1;
     r.fail(kLengthBytes + std::min<std::uint64_t>(at, f.header_length),
            "malformed JSON header: " + strip_json_prefix(e.what()));
+  } catch (const json::exception& e) {
+    // e.g. out_of_range.406, a number too large for any JSON number type
+    // (found by fuzz_safetensors).
+    r.fail(kLengthBytes, "malformed JSON header: " + strip_json_prefix(e.what()));
   }
   if (!doc.is_object()) r.fail(kLengthBytes, "JSON header is not an object");
 

@@ -48,6 +48,13 @@ TEST_F(CorruptSafetensors, MalformedJson) {
   EXPECT_TRUE(rejected(file_bytes(header, 8), "line 1, column"));
 }
 
+// A number no JSON number type holds: nlohmann throws out_of_range, not
+// parse_error (found by fuzz_safetensors).
+TEST_F(CorruptSafetensors, NumberTooLargeForJson) {
+  EXPECT_TRUE(rejected(file_bytes("{\"x\": 5e" + std::string(400, '5') + "}", 0),
+                       "malformed JSON header", 8));
+}
+
 TEST_F(CorruptSafetensors, HeaderIsNotAnObject) {
   EXPECT_TRUE(rejected(file_bytes(json::array({1, 2}).dump(), 0), "not an object", 8));
 }

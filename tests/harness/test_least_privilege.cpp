@@ -71,6 +71,7 @@ class LeastPrivilege : public ::testing::Test {
     ::unsetenv("SUDO_GID");
   }
   void TearDown() override {
+    ::unsetenv("FAULTLINE_ANALYSIS_DIR");
     std::error_code ec;
     if (!dir_.empty()) fs::remove_all(dir_, ec);
   }
@@ -220,10 +221,14 @@ TEST_F(LeastPrivilege, RunRefusesAResultsFolderTheUserCannotWrite) {
 // counters still arrive from the tracer the root harness holds.
 TEST_F(LeastPrivilege, RunUnderSudoRunsBenchmarksAsTheUserAndStillTraces) {
   const std::string own = model("own.gguf", kNobody, 0644);
-  // A copy nobody can reach even when the build folder is under a 0700 home.
+  // Copies nobody can reach even when the checkout is under a 0700 home: the
+  // bench, and the analysis sources the report (run as nobody) imports.
   bench_ = dir_ + "/faultline-bench";
   fs::copy_file(FAULTLINE_BENCH_EXE, bench_);
   ::chmod(bench_.c_str(), 0755);
+  fs::copy(std::string(FAULTLINE_SOURCE_DIR) + "/analysis", dir_ + "/analysis",
+           fs::copy_options::recursive);
+  ::setenv("FAULTLINE_ANALYSIS_DIR", dir_.c_str(), 1);
   AsIfSudo sudo(kNobody);
   // A memlock limit far below the model (inherited by the run): the mlock
   // cell can only succeed through the CAP_IPC_LOCK the bench is handed.

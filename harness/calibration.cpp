@@ -15,6 +15,7 @@
 #include "benchmarks/metrics.h"
 #include "benchmarks/unique_fd.h"
 #include "harness/bench_json.h"
+#include "harness/cell_runner.h"
 #include "harness/child_process.h"
 #include "harness/credentials.h"
 
@@ -47,8 +48,8 @@ nlohmann::json bench_gbps(const CalibrationInputs& in, const std::string& strate
                                    "--benchmark_filter=" + exact_filter(cell),
                                    "--benchmark_out=" + out,
                                    "--benchmark_out_format=json"};
-  if (in.drop_caches && !in.as_user) argv.push_back("--drop-caches");
-  if (in.drop_caches && in.as_user && cache == "cold" && can_drop_caches()) drop_global_caches();
+  for (auto& a : global_drop_for_bench(in.drop_caches, cache, in.as_user))
+    argv.push_back(std::move(a));
   nlohmann::json j = {{"method", fmt::format("faultline-bench {}", cell)}};
   auto text = capture_output(argv, 600, in.as_user);
   try {

@@ -68,12 +68,8 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
                                    "--benchmark_filter=" + exact_filter(cell.name()),
                                    "--benchmark_out=" + json_part,
                                    "--benchmark_out_format=json"};
-  // A global drop needs root: the bench does it when it has root, else the
-  // harness does it just before the bench starts (which then evicts the
-  // model's own pages, as always).
-  if (plan.drop_caches && !ctx.user) argv.push_back("--drop-caches");
-  if (plan.drop_caches && ctx.user && cell.cache == "cold" && can_drop_caches())
-    drop_global_caches();
+  for (auto& a : global_drop_for_bench(plan.drop_caches, cell.cache, ctx.user))
+    argv.push_back(std::move(a));
   // Timed-region trace counters: the tracer runs here (with the harness's
   // privileges) and the bench asks it to begin and end each timed region
   // (bpf/region_proxy.h); the first repetition also records the per-event
@@ -173,6 +169,15 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
 }
 
 }  // namespace
+
+std::vector<std::string> global_drop_for_bench(bool drop_caches, const std::string& cache,
+                                               const Credentials* user) {
+  if (!drop_caches) return {};
+  if (!user) return {"--drop-caches"};
+  // The bench, as the user, then evicts the model's own pages as always.
+  if (cache == "cold" && can_drop_caches()) drop_global_caches();
+  return {};
+}
 
 std::string raw_stem(const Cell& cell, int index) {
   return fmt::format("{:04d}-{}-{}-{}-rep{}", index + 1, path_safe(cell.strategy),

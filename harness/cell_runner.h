@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "harness/cgroup.h"
 #include "harness/plan.h"
@@ -34,6 +35,13 @@ struct RunContext {
 // Runs the cell (`index` = its position in plan.cells()). nullopt when the run
 // was interrupted meanwhile (nothing is recorded for the cell then).
 std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int index);
+
+// `--drop-caches` (a global page-cache drop before each cold load) for a
+// faultline-bench run: a bench with root's credentials drops for itself (the
+// returned flag); one running as `user` cannot, so the drop is done here,
+// now, just before it starts (nothing returned). Calibration and cells alike.
+std::vector<std::string> global_drop_for_bench(bool drop_caches, const std::string& cache,
+                                               const Credentials* user);
 
 // raw/ file stem of a cell: "0007-mmap_private_advise=random-forward-cold-rep2".
 std::string raw_stem(const Cell& cell, int index);

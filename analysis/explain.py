@@ -40,13 +40,14 @@ def explain_strategy(rc, strategy):
     if cell is None or not cell.ok_rows:
         return "no successful cold `%s` cell to explain" % pattern
     if _m(cell, schema.BPF_USER_FAULTS) is None and _m(cell, schema.BPF_RA_PAGES) is None:
-        traces = sorted({r[schema.TRACE] for r in cell.ok_rows})
-        return "not traced (%s)" % ", ".join(traces)
+        return "not traced (no traced repetition of this cell)"
     pages = max(1, rc.run.model_bytes // PAGE)
     parts = []
     filemap = _m(cell, schema.BPF_FILEMAP_FAULTS) or 0
     around = _m(cell, schema.BPF_FAULTAROUND_PAGES) or 0
-    ra_pages = _m(cell, schema.BPF_RA_PAGES) or 0
+    ra_pages = _m(cell, schema.BPF_RA_PAGES)
+    if ra_pages is None:  # a schema v1 run counted the pages readahead asked for
+        ra_pages = _m(cell, schema.BPF_RA_REQUESTED_PAGES) or 0
     ra_sync = _m(cell, schema.BPF_RA_SYNC) or 0
     ra_async = _m(cell, schema.BPF_RA_ASYNC) or 0
     if ra_pages == 0 and ra_sync == 0 and ra_async == 0:

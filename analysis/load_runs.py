@@ -90,9 +90,7 @@ def read_rows(path):
         problems = schema.validate(row)
         if problems:
             raise LoadError("%s:%d: invalid row: %s" % (path, number, "; ".join(problems)))
-        for name, value in row[schema.METRICS].items():
-            if not _finite(value):
-                raise LoadError("%s:%d: metric %s is not a finite number" % (path, number, name))
+        row = schema.upgrade(row)
         key = (row[schema.CELL], row[schema.REP])
         if key in seen:
             raise LoadError("%s:%d: %s rep %d already recorded on line %d"
@@ -106,8 +104,9 @@ def read_rows(path):
 
 def _gbps(calibration, part):
     entry = calibration.get(part) if isinstance(calibration, dict) else None
-    if isinstance(entry, dict) and _finite(entry.get("gbps")) and entry["gbps"] > 0:
-        return float(entry["gbps"])
+    value = entry.get("gbps") if isinstance(entry, dict) else None  # not a metric: a calibration.json field
+    if _finite(value) and value > 0:
+        return float(value)
     return None
 
 
@@ -194,7 +193,7 @@ def rss_samples(run, row):
         samples = rss.get("samples") if isinstance(rss, dict) else data.get("samples")
         if isinstance(samples, list):
             good = [s for s in samples if isinstance(s, dict) and _finite(s.get("t_s"))
-                    and _finite(s.get("rss_bytes"))]
+                    and _finite(s.get("rss_bytes"))]  # not a metric: an RSS sample field
             if good:
                 return good
     return None

@@ -179,7 +179,8 @@ def rss_time_plot(rc, outdir, prefix):
     fig, ax = plt.subplots(figsize=(8, 4))
     for strategy, samples in series:
         t = [x["t_s"] for x in samples]
-        ax.plot(t, [x["rss_bytes"] / GIB for x in samples], label=strategy, lw=1.5)
+        rss = [x["rss_bytes"] / GIB for x in samples]  # not a metric: an RSS sample field
+        ax.plot(t, rss, label=strategy, lw=1.5)
     ax.set_xlabel("time since the load began (s)")
     ax.set_ylabel("RSS (GiB)")
     ax.set_title("RSS over time, %s pass, cold (%s)" % (pattern, rc.run.label))

@@ -123,11 +123,11 @@ def _memory_limit(rc, goal):
     """With memory-limited cells: the fastest strategy that never failed under the
     limit; without: the heuristic of least anonymous memory."""
     pattern = rc.headline_pattern
-    limited = [r for r in rc.run.rows if r[schema.MEMORY_LIMIT] is not None]
+    limited = [r for r in rc.run.rows if r[schema.MEMORY_LIMIT_BYTES] is not None]
     if not limited:
         return pick(rc.run.label, goal, _candidates(rc, pattern, schema.RSS_ANON_BYTES,
                                                     rc.strategies), MEMORY_LIMIT_HEURISTIC)
-    limit = max(r[schema.MEMORY_LIMIT] for r in limited)
+    limit = max(r[schema.MEMORY_LIMIT_BYTES] for r in limited)
     survived, failed = [], []
     for strategy in rc.strategies:
         cell = rc.get(strategy, pattern, "cold")

@@ -38,9 +38,10 @@ MEMORY_COLUMNS = [
     Column("rss_anon", "RSS anon", schema.RSS_ANON_BYTES, "cold", "headline", "bytes"),
     Column("peak_rss", "peak RSS", schema.PEAK_RSS_BYTES, "cold", "headline", "bytes"),
     Column("pss", "PSS", schema.PSS_BYTES, "cold", "headline", "bytes"),
-    Column("major_faults", "major faults", schema.MAJOR_FAULTS, "cold", "headline", "count"),
-    Column("minor_faults", "minor faults", schema.MINOR_FAULTS, "cold", "headline", "count"),
-    Column("read_bytes", "read from storage", schema.READ_BYTES, "cold", "headline", "bytes"),
+    Column(schema.MAJOR_FAULTS, "major faults", schema.MAJOR_FAULTS, "cold", "headline", "count"),
+    Column(schema.MINOR_FAULTS, "minor faults", schema.MINOR_FAULTS, "cold", "headline", "count"),
+    Column(schema.READ_BYTES, "read from storage", schema.READ_BYTES, "cold", "headline",
+           "bytes"),
 ]
 COLUMNS = TIME_COLUMNS + MEMORY_COLUMNS
 

@@ -2,6 +2,8 @@
 
 import math
 
+from analysis import schema
+
 
 def ms(v):
     if v is None:
@@ -60,20 +62,16 @@ def ratio(r):
     return "×%.1e" % r
 
 
-FORMATS = {"ms": ms, "bytes": size, "count": count, "percent": percent, "gbps": gbps}
+FORMATS = {"ms": ms, "bytes": size, "count": count, "percent": percent, "rate": gbps, "ratio": ratio}
+
+
+_KIND_OF_UNIT = {"ms": "ms", "bytes": "bytes", "GB/s": "rate", "percent": "count", "ratio": "ratio"}
 
 
 def metric_kind(metric):
-    """The unit of a metric, from its name (units are in the names, DESIGN.md)."""
-    if metric.endswith("_ms"):
-        return "ms"
-    if metric.endswith("_bytes"):
-        return "bytes"
-    if metric.endswith("_pct"):
-        return "count"
-    if metric == "gbps" or metric.endswith("_gbps"):
-        return "gbps"
-    return "count"
+    """How a metric's values are formatted, from its unit in results/schema.json."""
+    info = schema.metric_info(metric)
+    return _KIND_OF_UNIT.get(info["unit"], "count") if info else "count"
 
 
 def fmt_metric(metric, v):

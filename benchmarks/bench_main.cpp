@@ -13,7 +13,7 @@
 
 #include "benchmarks/default_model.h"
 #include "benchmarks/load_benchmark.h"
-#include "benchmarks/metrics.h"
+#include "schema/metrics.h"
 #include "benchmarks/perf_counters.h"
 #include "benchmarks/split_list.h"
 #include "bpf/region_proxy.h"

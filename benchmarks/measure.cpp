@@ -7,7 +7,7 @@
 
 #include "benchmarks/cache.h"
 #include "benchmarks/mapping.h"
-#include "benchmarks/metrics.h"
+#include "schema/metrics.h"
 #include "benchmarks/perf_counters.h"
 #include "benchmarks/process_probe.h"
 

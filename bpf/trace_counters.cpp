@@ -4,7 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "benchmarks/metrics.h"
+#include "schema/metrics.h"
 
 namespace faultline::bpf {
 

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "benchmarks/metrics.h"
+#include "schema/metrics.h"
 
 namespace faultline::harness {
 namespace {

@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "benchmarks/cache.h"
-#include "benchmarks/metrics.h"
+#include "schema/metrics.h"
 #include "benchmarks/unique_fd.h"
 #include "harness/bench_json.h"
 #include "harness/cell_runner.h"

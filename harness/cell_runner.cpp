@@ -13,7 +13,6 @@
 #include <fmt/format.h>
 
 #include "benchmarks/cache.h"
-#include "benchmarks/metrics.h"
 #include "benchmarks/path_safe.h"
 #include "benchmarks/unique_fd.h"
 #include "datasets/size.h"
@@ -21,6 +20,7 @@
 #include "harness/child_process.h"
 #include "harness/credentials.h"
 #include "harness/fleet.h"
+#include "schema/metrics.h"
 
 #if FAULTLINE_HARNESS_BPF
 #include "bpf/region_proxy.h"
@@ -197,7 +197,7 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
   row.model_bytes = plan.model_bytes;
   row.processes = plan.processes;
   row.memory_limit_bytes = plan.memory_limit_bytes;
-  row.trace = ctx.trace_off.empty() ? "off" : "off: " + ctx.trace_off;
+  row.traced = false;
   const std::string stem = raw_stem(cell, index);
 
   std::unique_ptr<CellCgroup> cgroup;
@@ -229,13 +229,13 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
     tracer = std::make_unique<bpf::Tracer>(filter);
     if (tracer->ok() && tracer->start()) {
       before = tracer->snapshot();
-      row.trace = "on";
+      row.traced = true;
     } else {
-      row.trace = "off: " + tracer->error();
+      row.warnings.push_back("tracing off for this cell: " + tracer->error());
       tracer.reset();
     }
   } else if (ctx.trace && plan.processes > 1) {
-    row.trace = "off: no cgroup v2 identity for the cell";
+    row.warnings.push_back("tracing off for this cell: no cgroup v2 identity for the cell");
   }
 #endif
 
@@ -282,10 +282,10 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
       l.metrics[std::string(metric::kCgroupMajorFaults)] = double(*v);
     cgroup->remove();
   }
-  if (ctx.trace && plan.processes == 1)
-    row.trace = l.metrics.count(std::string(metric::kBpfDropped))
-                    ? "on"
-                    : "off: faultline-bench ran untraced (see its log in raw/)";
+  if (ctx.trace && plan.processes == 1) {
+    row.traced = l.metrics.count(std::string(metric::kBpfDropped)) > 0;
+    if (!row.traced) row.warnings.push_back("faultline-bench ran untraced (see its log in raw/)");
+  }
   if (auto it = l.metrics.find(std::string(metric::kBpfDropped));
       it != l.metrics.end() && it->second > 0)
     l.warnings.push_back(fmt::format("the tracer dropped {:.0f} timeline events", it->second));

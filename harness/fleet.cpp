@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "benchmarks/cache.h"
-#include "benchmarks/metrics.h"
+#include "schema/metrics.h"
 
 namespace faultline::harness {
 namespace {

@@ -15,7 +15,7 @@
 
 #include "benchmarks/access_pattern.h"
 #include "benchmarks/mapping.h"
-#include "benchmarks/metrics.h"
+#include "schema/metrics.h"
 #include "benchmarks/process_probe.h"
 #include "benchmarks/strategy.h"
 #include "datasets/model_layout.h"

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "benchmarks/metrics.h"
+#include "schema/metrics.h"
 #include "datasets/size.h"
 
 namespace faultline::harness {

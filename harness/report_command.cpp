@@ -83,9 +83,11 @@ int run_analysis(const std::string& module, const std::vector<std::string>& args
                python);
     return kMissing;
   }
-  if (source_dir.empty() || !is_file(source_dir + "/analysis/report.py")) {
+  if (source_dir.empty() || !is_file(source_dir + "/analysis/report.py") ||
+      !is_file(source_dir + "/results/schema.json")) {
     fmt::print(stderr,
-               "faultline: the analysis sources are not in '{}' (no analysis/report.py); set "
+               "faultline: the analysis sources are not in '{}' (no analysis/report.py or "
+               "results/schema.json); set "
                "FAULTLINE_ANALYSIS_DIR to the faultline source folder\n",
                source_dir);
     return kMissing;

@@ -294,7 +294,7 @@ int run(const RunOptions& o) {
     }
     auto rows = store->rows();
     failed = 0;  // over the whole run folder, resumed parts included
-    for (const auto& r : rows) failed += r.value(runs::kStatus, "") != "ok";
+    for (const auto& r : rows) failed += r.value(runs::field::kStatus, "") != "ok";
     fmt::print("\n{}\n", summary_table(plan, rows));
     fmt::print("results: {}  ({} rows in runs.jsonl{})\n", store->dir(), rows.size(),
                failed ? fmt::format(", {} cells not ok", failed) : "");

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "benchmarks/metrics.h"
+#include "schema/metrics.h"
 #include "datasets/size.h"
 #include "harness/progress.h"
 #include "harness/runs_schema.h"
@@ -62,12 +62,12 @@ std::string summary_table(const Plan& plan, const std::vector<nlohmann::json>& r
   std::map<std::pair<std::string, std::string>, std::map<std::string, std::array<Stat, 3>>> t;
   for (const auto& r : rows) {
     if (!runs::validate(r).empty()) continue;
-    auto& [ready, mem, total] = t[{r[runs::kStrategy], r[runs::kPattern]}][r[runs::kCache]];
-    const auto& m = r[runs::kMetrics];
-    if (r[runs::kStatus] != "ok") {
-      ready.failures[r[runs::kStatus]]++;
-      mem.failures[r[runs::kStatus]]++;
-      total.failures[r[runs::kStatus]]++;
+    auto& [ready, mem, total] = t[{r[runs::field::kStrategy], r[runs::field::kPattern]}][r[runs::field::kCache]];
+    const auto& m = r[runs::field::kMetrics];
+    if (r[runs::field::kStatus] != "ok") {
+      ready.failures[r[runs::field::kStatus]]++;
+      mem.failures[r[runs::field::kStatus]]++;
+      total.failures[r[runs::field::kStatus]]++;
       continue;
     }
     if (m.contains(ready_key)) ready.values.push_back(m[ready_key].get<double>());

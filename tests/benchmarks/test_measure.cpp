@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "benchmarks/metrics.h"
+#include "schema/metrics.h"
 #include "tests/support/capture.h"
 #include "tests/support/temp_file.h"
 

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "benchmarks/metrics.h"
+#include "schema/metrics.h"
 #include "bpf/trace_counters.h"
 
 namespace faultline::bpf {

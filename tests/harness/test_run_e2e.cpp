@@ -16,7 +16,7 @@
 #include <sstream>
 #include <thread>
 
-#include "benchmarks/metrics.h"
+#include "schema/metrics.h"
 #include "datasets/generator.h"
 #include "harness/cgroup.h"
 #include "harness/child_process.h"
@@ -117,13 +117,13 @@ TEST_F(RunE2E, SmallMatrixGivesOneValidRowPerCellAndRep) {
   std::set<std::string> keys;
   for (const auto& row : all) {
     EXPECT_THAT(runs::validate(row), ::testing::IsEmpty()) << row.dump();
-    EXPECT_EQ(row[runs::kStatus], "ok") << row.dump();
+    EXPECT_EQ(row[runs::field::kStatus], "ok") << row.dump();
     keys.insert(runs::row_key(row));
-    for (const auto& raw : row[runs::kRaw])
+    for (const auto& raw : row[runs::field::kRaw])
       EXPECT_TRUE(fs::exists(folder + "/" + raw.get<std::string>()));
     // read copies the file into anonymous memory: anon RSS ~ model size.
-    if (row[runs::kStrategy] == "read") {
-      EXPECT_GT(row[runs::kMetrics]["rss_anon_bytes"].get<double>(), 0.9 * kModelBytes);
+    if (row[runs::field::kStrategy] == "read") {
+      EXPECT_GT(row[runs::field::kMetrics]["rss_anon_bytes"].get<double>(), 0.9 * kModelBytes);
     }
   }
   EXPECT_EQ(keys.size(), all.size());
@@ -199,8 +199,8 @@ TEST_F(RunE2E, MemoryLimitBelowTheModelRecordsTheOomKill) {
   auto all = rows(run_folder());
   ASSERT_EQ(all.size(), 1u);
   EXPECT_THAT(runs::validate(all[0]), ::testing::IsEmpty());
-  EXPECT_EQ(all[0][runs::kStatus], "oom_killed") << all[0].dump();
-  EXPECT_EQ(all[0][runs::kMemoryLimit], 32ull << 20);
+  EXPECT_EQ(all[0][runs::field::kStatus], "oom_killed") << all[0].dump();
+  EXPECT_EQ(all[0][runs::field::kMemoryLimitBytes], 32ull << 20);
   EXPECT_THAT(r.out, HasSubstr("oom_killed"));
   expect_no_cell_cgroups();
 }
@@ -215,15 +215,15 @@ TEST_F(RunE2E, FleetOfThreeSharesMmapButNotRead) {
   const double model_bytes = double(kModelBytes);
   for (const auto& row : all) {
     ASSERT_THAT(runs::validate(row), ::testing::IsEmpty());
-    ASSERT_EQ(row[runs::kStatus], "ok") << row.dump();
-    ASSERT_EQ(row[runs::kFleet].size(), 3u);
-    double rss = row[runs::kMetrics]["fleet_rss_bytes"];
-    double pss = row[runs::kMetrics]["fleet_pss_bytes"];
+    ASSERT_EQ(row[runs::field::kStatus], "ok") << row.dump();
+    ASSERT_EQ(row[runs::field::kFleet].size(), 3u);
+    double rss = row[runs::field::kMetrics]["fleet_rss_bytes"];
+    double pss = row[runs::field::kMetrics]["fleet_pss_bytes"];
     double per_rss = 0;
-    for (const auto& p : row[runs::kFleet]) per_rss += p["rss_bytes"].get<double>();
+    for (const auto& p : row[runs::field::kFleet]) per_rss += p["rss_bytes"].get<double>();
     EXPECT_DOUBLE_EQ(per_rss, rss);
-    EXPECT_GT(rss, 2.7 * model_bytes) << row[runs::kStrategy];  // each maps the whole file
-    if (row[runs::kStrategy] == "mmap:shared") {
+    EXPECT_GT(rss, 2.7 * model_bytes) << row[runs::field::kStrategy];  // each maps the whole file
+    if (row[runs::field::kStrategy] == "mmap:shared") {
       EXPECT_LT(pss, 0.5 * rss);  // one page-cache copy, split three ways
       EXPECT_NEAR(pss, model_bytes, 0.2 * model_bytes);
     } else {

@@ -26,8 +26,8 @@ Row ok_row() {
 TEST(RunsSchema, ValidRowsValidate) {
   auto j = to_json(ok_row());
   EXPECT_THAT(validate(j), ::testing::IsEmpty());
-  EXPECT_EQ(j[kVersion], kSchemaVersion);
-  EXPECT_EQ(j[kCell], "load/mmap:private/forward/cold");
+  EXPECT_EQ(j[field::kSchemaVersion], runs::kSchemaVersion);
+  EXPECT_EQ(j[field::kCell], "load/mmap:private/forward/cold");
   EXPECT_EQ(row_key(j), "load/mmap:private/forward/cold#2");
 
   Row oom = ok_row();
@@ -43,25 +43,25 @@ TEST(RunsSchema, ValidRowsValidate) {
 TEST(RunsSchema, InvalidRowsAreNamed) {
   auto j = to_json(ok_row());
   auto broken = j;
-  broken.erase(kRep);
+  broken.erase(field::kRep);
   EXPECT_THAT(validate(broken), ::testing::Contains(::testing::HasSubstr("\"rep\"")));
   broken = j;
-  broken[kVersion] = 2;
+  broken[field::kSchemaVersion] = 3;
   EXPECT_FALSE(validate(broken).empty());
   broken = j;
-  broken[kStatus] = "meh";
+  broken[field::kStatus] = "meh";
   EXPECT_FALSE(validate(broken).empty());
   broken = j;
-  broken[kMetrics]["ReadyMs"] = 1;
+  broken[field::kMetrics]["ReadyMs"] = 1;
   EXPECT_FALSE(validate(broken).empty());
   broken = j;
-  broken[kMetrics].erase("ready_ms");
+  broken[field::kMetrics].erase("ready_ms");
   EXPECT_THAT(validate(broken), ::testing::Contains(::testing::HasSubstr("ready_ms")));
   broken = j;
-  broken[kStatus] = "failed";  // without an error
+  broken[field::kStatus] = "failed";  // without an error
   EXPECT_FALSE(validate(broken).empty());
   broken = j;
-  broken[kCell] = "load/read/forward/cold";
+  broken[field::kCell] = "load/read/forward/cold";
   EXPECT_FALSE(validate(broken).empty());
   EXPECT_FALSE(validate(nlohmann::json::array()).empty());
 }

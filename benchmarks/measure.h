@@ -34,9 +34,12 @@ struct LoadCell {
 std::string cell_name(const LoadCell& cell);
 
 // Counters measured over the timed region by an optional extra probe (the
-// eBPF tracer): begin() right before the clock starts, end() right after it
+// eBPF tracer): prepare() before the "before" samples (allocate buffers,
+// start threads: nothing the probe needs may land in the load's RSS or
+// faults), begin() right before the clock starts, end() right after it
 // stops, returning (metric name, value) pairs for that region.
 struct RegionProbe {
+  std::function<void(const LoadCell&)> prepare;  // optional
   std::function<void(const LoadCell&)> begin;
   std::function<std::vector<std::pair<std::string, double>>(const LoadCell&)> end;
 };

@@ -37,6 +37,7 @@ struct Options {
   bool trace = false;
   std::string trace_timeline;
   std::vector<int> trace_proxy;
+  std::string json_path;
 };
 
 CLI::App* g_app = nullptr;
@@ -89,6 +90,9 @@ void build_cli(CLI::App& app, Options& o) {
       ->expected(2)
       ->excludes("--trace")
       ->excludes("--trace-timeline");
+  app.add_option("--json", o.json_path,
+                 "also write faultline's own per-cell results here (metrics, what was not "
+                 "measured and why, the probes used, warnings; benchmarks/README.md)");
   app.add_flag("--list-strategies", o.list_strategies,
                "print the strategies and presets, then exit");
 }
@@ -171,8 +175,18 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("faultline_model_format", faultline::to_string(cfg.layout.format));
   benchmark::AddCustomContext("faultline_model_bytes", std::to_string(cfg.layout.file_size));
   benchmark::AddCustomContext("faultline_tensors", std::to_string(cfg.layout.tensors.size()));
+  faultline::BenchResults results;
+  if (!o.json_path.empty()) cfg.results = &results;
   faultline::register_load_benchmarks(cfg);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  if (!o.json_path.empty()) {
+    try {
+      results.write(o.json_path, cfg.model, cfg.layout.file_size);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "faultline-bench: {}\n", e.what());
+      return 1;
+    }
+  }
   return 0;
 }

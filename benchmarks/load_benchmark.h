@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "benchmarks/bench_results.h"
 #include "benchmarks/measure.h"
 
 namespace faultline {
@@ -22,6 +23,7 @@ struct BenchConfig {
   int iterations = 3;  // per benchmark, each a full load; 0: Google Benchmark decides
   std::vector<std::string> perf_events;  // extra perf events, reported as perf_<event>
   MeasureOptions measure;                // global drop, seed, region probe
+  BenchResults* results = nullptr;       // --json: every cell's result goes here too
 };
 
 // Registers every cell of the config with Google Benchmark; returns their

@@ -24,8 +24,8 @@ double delta(std::uint64_t after, std::uint64_t before) {
   return after >= before ? double(after - before) : -double(before - after);
 }
 
-// Bring the file into the cache state, verify it, return the residency in %.
-double prepare_cache(const std::string& model, CacheState c, bool global_drop) {
+// Bring the file into the cache state, verify it, return the residency.
+Residency prepare_cache(const std::string& model, CacheState c, bool global_drop) {
   Residency r;
   if (c == CacheState::kCold) {
     r = evict(model, global_drop);
@@ -43,7 +43,7 @@ double prepare_cache(const std::string& model, CacheState c, bool global_drop) {
           fmt::format("warm: only {:.1f}% of {} resident after reading it (not enough memory?)",
                       r.pct(), model));
   }
-  return r.pct();
+  return r;
 }
 
 }  // namespace
@@ -68,9 +68,11 @@ Measurement measure_load(const std::string& model, const ModelLayout& layout, co
   Measurement out;
   const std::vector<Range> ranges = plan_ranges(cell.pattern, layout, opt.seed);
   out.pages_touched = pages_covered(ranges);
-  const double resident_pct = prepare_cache(model, cell.cache, opt.global_drop);
+  const Residency residency = prepare_cache(model, cell.cache, opt.global_drop);
+  const double resident_pct = residency.pct();
 
   PerfCounter task_clock("task-clock");
+  if (opt.region_probe && opt.region_probe->prepare) opt.region_probe->prepare(cell);
   reset_peak_rss();
   const ProcessSample before = sample_process();
   const std::uint64_t pss_before = sample_pss_bytes();
@@ -122,11 +124,22 @@ Measurement measure_load(const std::string& model, const ModelLayout& layout, co
   m[std::string(metric::kMinorFaults)] = delta(after.minor_faults, before.minor_faults);
   m[std::string(metric::kReadBytes)] = delta(after.read_bytes, before.read_bytes);
   m[std::string(metric::kResidentPct)] = resident_pct;
-  if (auto v = task_clock.read()) m[std::string(metric::kTaskClockMs)] = double(*v) / 1e6;
+  auto& a = out.availability;
+  for (const char* p : {"clock", "proc_status", "rusage", "proc_io", "smaps_rollup", "clear_refs"})
+    a.add_probe(p);
+  a.add_probe(residency.method);
+  if (auto v = task_clock.read()) {
+    m[std::string(metric::kTaskClockMs)] = double(*v) / 1e6;
+    a.add_probe("perf:task-clock");
+  } else {
+    a.not_measured_because(std::string(metric::kTaskClockMs), task_clock.error());
+  }
   if (opt.perf)
     for (const auto& [event, value] : opt.perf->read())
       if (value) m[std::string(metric::kPerfPrefix) + event] = double(*value);
   for (const auto& [name, value] : region) m[name] = value;
+  if (opt.region_probe && opt.region_probe->availability)
+    a.merge(opt.region_probe->availability());
   return out;
   // `mapping` is released here, outside the timed region.
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "benchmarks/access_pattern.h"
+#include "benchmarks/availability.h"
 #include "benchmarks/strategy.h"
 #include "datasets/model_layout.h"
 
@@ -42,6 +43,8 @@ struct RegionProbe {
   std::function<void(const LoadCell&)> prepare;  // optional
   std::function<void(const LoadCell&)> begin;
   std::function<std::vector<std::pair<std::string, double>>(const LoadCell&)> end;
+  // What the probe measured with and what it could not measure (optional).
+  std::function<Availability()> availability;
 };
 
 struct MeasureOptions {
@@ -57,6 +60,7 @@ struct Measurement {
   std::uint64_t pages_touched = 0;        // distinct 4 KiB pages the pattern covered
   std::uint64_t checksum = 0;             // of the bytes the pattern read
   std::vector<std::string> warnings;      // from the loader (e.g. mlock fell back)
+  Availability availability;              // probes used; metrics not measured and why
 };
 
 // Throws std::runtime_error (cache state not reachable, load failed, pattern

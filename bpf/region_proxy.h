@@ -44,6 +44,7 @@ class RegionServer {
   // The counters of the last region that ended, as the tracer counted them.
   const std::map<std::string, double>& last_metrics() const { return last_; }
   bool ok() const { return tracer_.ok(); }
+  Availability availability() const { return tracer_.availability(); }
   const std::string& error() const { return tracer_.error(); }
 
   static constexpr std::size_t kMaxLine = 1024;

@@ -126,6 +126,7 @@ RegionTracer::RegionTracer(const std::string& model, std::string timeline_dir, p
     : impl_(std::make_unique<Impl>(model, std::move(timeline_dir), pid > 0 ? pid : ::getpid())) {
   probe_.begin = [this](const LoadCell&) { begin(); };
   probe_.end = [this](const LoadCell& cell) { return end(cell_name(cell)); };
+  probe_.availability = [this] { return availability(); };
 }
 
 void RegionTracer::begin() {
@@ -146,6 +147,10 @@ RegionTracer::~RegionTracer() {
 
 bool RegionTracer::ok() const {
   return impl_->tracer.ok() && impl_->started;
+}
+
+Availability RegionTracer::availability() const {
+  return impl_->tracer.availability();
 }
 
 const std::string& RegionTracer::error() const {

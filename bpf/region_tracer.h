@@ -27,6 +27,7 @@ class RegionTracer {
 
   bool ok() const;
   const std::string& error() const;  // "tracing unavailable: ..."
+  Availability availability() const;  // the tracer's (Tracer::availability)
   // The probe measure_load() calls around its timed region (in-process).
   RegionProbe& probe() { return probe_; }
   // The same, by cell name (for a tracer that watches another process:

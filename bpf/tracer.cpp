@@ -457,7 +457,17 @@ std::uint64_t Tracer::timeline_seen() const {
   return ok() ? impl_->seen : 0;
 }
 
-#else  // !FAULTLINE_HAVE_BPF: the same API, always unavailable.
+#endif
+
+// TODO(evidence): per-family availability; until then, what attached.
+Availability Tracer::availability() const {
+  Availability a;
+  for (const auto& p : probes_)
+    if (p.rfind("skipped", 0) != 0 && p.rfind("warning", 0) != 0) a.add_probe(p);
+  return a;
+}
+
+#if !FAULTLINE_HAVE_BPF  // the same API, always unavailable.
 
 struct Tracer::Impl {};
 

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "benchmarks/availability.h"
 #include "bpf/trace_counters.h"
 
 namespace faultline::bpf {
@@ -97,6 +98,9 @@ class Tracer {
   // filters that may not match (files on overlayfs/btrfs). For logs, --json.
   const std::vector<std::string>& probes() const { return probes_; }
   const TraceFilter& filter() const { return filter_; }
+  // The probes attached, and every bpf_* metric (results/schema.json) this
+  // tracer cannot measure with the reason: what to_metrics() leaves out.
+  Availability availability() const;
 
   // Attach every program. False (and error()) on failure, nothing attached.
   bool start();

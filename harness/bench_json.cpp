@@ -7,23 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "schema/metrics.h"
-
 namespace faultline::harness {
-namespace {
-
-bool is_metric(std::string_view name) {
-  namespace m = metric;
-  static constexpr std::string_view kKnown[] = {
-      m::kReadyMs,      m::kFirstPassMs,  m::kTotalMs,      m::kGbps,       m::kRssBytes,
-      m::kRssFileBytes, m::kRssAnonBytes, m::kPeakRssBytes, m::kPssBytes,   m::kMajorFaults,
-      m::kMinorFaults,  m::kReadBytes,    m::kResidentPct,  m::kTaskClockMs};
-  for (auto k : kKnown)
-    if (k == name) return true;
-  return name.rfind(m::kPerfPrefix, 0) == 0 || name.rfind("bpf_", 0) == 0;
-}
-
-}  // namespace
 
 std::string exact_filter(const std::string& cell_name) {
   std::string out = "^";
@@ -43,21 +27,29 @@ BenchResult read_bench_json(const std::string& path, const std::string& cell_nam
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("faultline-bench JSON {}: {}", path, e.what()));
   }
-  if (!j.contains("benchmarks") || !j["benchmarks"].is_array())
-    throw std::runtime_error(fmt::format("faultline-bench JSON {}: no benchmarks", path));
-  for (const auto& b : j["benchmarks"]) {
-    std::string name = b.value("name", "");
-    if (name != cell_name && name.rfind(cell_name + "/", 0) != 0) continue;
+  if (!j.is_object() || j.value("tool", "") != "faultline-bench" || !j.contains("cells") ||
+      !j["cells"].is_array())
+    throw std::runtime_error(fmt::format("{}: not faultline-bench --json output", path));
+  for (const auto& c : j["cells"]) {
+    if (!c.is_object() || c.value("cell", "") != cell_name) continue;
     BenchResult r;
-    if (b.value("error_occurred", false))
-      r.error = b.value("error_message", std::string("faultline-bench reported an error"));
-    r.label = b.value("label", "");
-    for (const auto& [k, v] : b.items())
-      if (v.is_number() && is_metric(k)) r.metrics[k] = v.get<double>();
+    try {
+      if (c.contains("error") && c["error"].is_string()) r.error = c["error"].get<std::string>();
+      for (const auto& [k, v] : c.at("metrics").items())
+        if (v.is_number()) r.metrics[k] = v.get<double>();
+      for (const auto& [k, v] : c.at("not_measured").items())
+        if (v.is_string()) r.availability.not_measured_because(k, v.get<std::string>());
+      for (const auto& p : c.at("probes"))
+        if (p.is_string()) r.availability.add_probe(p.get<std::string>());
+      for (const auto& w : c.at("warnings"))
+        if (w.is_string()) r.warnings.push_back(w.get<std::string>());
+    } catch (const nlohmann::json::exception& e) {
+      throw std::runtime_error(fmt::format("{}: cell {}: {}", path, cell_name, e.what()));
+    }
     return r;
   }
   throw std::runtime_error(
-      fmt::format("faultline-bench JSON {}: no benchmark named {}", path, cell_name));
+      fmt::format("faultline-bench JSON {}: no cell named {}", path, cell_name));
 }
 
 }  // namespace faultline::harness

@@ -1,23 +1,27 @@
-// Reading faultline-bench's Google Benchmark JSON (--benchmark_out) for one
-// cell: its metrics (the names of benchmarks/metrics.h, plus perf_*), its
-// error, its label (loader warnings).
+// Reading faultline-bench's own per-cell results (its --json FILE, written by
+// benchmarks/bench_results.h) for one cell: its metrics, what it could not
+// measure and why, the probes used, its warnings, its error.
 #pragma once
 
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "benchmarks/availability.h"
 
 namespace faultline::harness {
 
 struct BenchResult {
   std::map<std::string, double> metrics;
-  std::optional<std::string> error;  // error_message of a failed benchmark
-  std::string label;
+  std::optional<std::string> error;  // the cell's error (cache state unreachable, load failed)
+  std::vector<std::string> warnings;
+  Availability availability;
 };
 
-// The entry for `cell_name` (load/<strategy>/<pattern>/<cache>, matched with
-// or without Google Benchmark's /iterations:N/manual_time suffix). Throws
-// std::runtime_error when the file is unreadable or has no such entry.
+// The entry for `cell_name` (load/<strategy>/<pattern>/<cache>). Throws
+// std::runtime_error when the file is unreadable, not faultline-bench's, or
+// has no such entry.
 BenchResult read_bench_json(const std::string& path, const std::string& cell_name);
 
 // A --benchmark_filter that selects exactly this cell.

@@ -25,10 +25,10 @@ namespace {
 nlohmann::json bench_gbps(const CalibrationInputs& in, const std::string& strategy,
                           const std::string& cache) {
   std::string cell = fmt::format("load/{}/none/{}", strategy, cache);
-  // A fresh file of our own (mkostemps: no name another user could plant a
-  // symlink at; under sudo it is made with the user's file rights, so theirs),
-  // read back through our own descriptor: the inode we made, whatever
-  // happens to its name.
+  // A fresh name of our own (mkostemps: no name another user could plant a
+  // symlink at; under sudo it is made with the user's file rights, so theirs);
+  // the bench replaces it atomically with its --json output, read back with
+  // the user's file rights.
   std::string out = "/tmp/faultline-calibration-XXXXXX.json";
   UniqueFd out_fd(::mkostemps(out.data(), 5, O_CLOEXEC));
   if (!out_fd)
@@ -46,17 +46,20 @@ nlohmann::json bench_gbps(const CalibrationInputs& in, const std::string& strate
                                    "--iterations",
                                    "1",
                                    "--benchmark_filter=" + exact_filter(cell),
-                                   "--benchmark_out=" + out,
-                                   "--benchmark_out_format=json"};
+                                   "--json",
+                                   out};
   for (auto& a : global_drop_for_bench(in.drop_caches, cache, in.as_user))
     argv.push_back(std::move(a));
   nlohmann::json j = {{"method", fmt::format("faultline-bench {}", cell)}};
   auto text = capture_output(argv, 600, in.as_user);
   try {
     if (!text) throw std::runtime_error("faultline-bench failed");
-    auto r = read_bench_json(fmt::format("/proc/self/fd/{}", out_fd.get()), cell);
+    auto r = read_bench_json(out, cell);
     if (r.error) throw std::runtime_error(*r.error);
-    j["gbps"] = r.metrics.at(std::string(metric::kGbps));
+    // The whole file through the load (pattern none): model bytes / ready time.
+    const double ready_ms = r.metrics.at(std::string(metric::kReadyMs));
+    if (!(ready_ms > 0)) throw std::runtime_error("faultline-bench reported ready_ms 0");
+    j["gbps"] = double(in.model_bytes) / (ready_ms * 1e6);
   } catch (const std::exception& e) {
     j["error"] = e.what();
   }

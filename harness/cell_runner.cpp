@@ -45,6 +45,7 @@ struct Launch {
   std::vector<std::map<std::string, double>> fleet;
   std::optional<std::string> error;
   std::vector<std::string> warnings;
+  Availability availability;
 };
 
 Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& stem,
@@ -66,8 +67,8 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
                                    "--seed",
                                    std::to_string(plan.seed),
                                    "--benchmark_filter=" + exact_filter(cell.name()),
-                                   "--benchmark_out=" + json_part,
-                                   "--benchmark_out_format=json"};
+                                   "--json",
+                                   json_part};
   for (auto& a : global_drop_for_bench(plan.drop_caches, cell.cache, ctx.user))
     argv.push_back(std::move(a));
   // Timed-region trace counters: the tracer runs here (with the harness's
@@ -119,7 +120,11 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
   });
   // The bpf_* counters are the tracer's own, not what the bench reported.
   std::map<std::string, double> traced;
-  if (server) traced = server->last_metrics();
+  Availability tracer_availability;
+  if (server) {
+    traced = server->last_metrics();
+    tracer_availability = server->availability();
+  }
 #else
   l.exit = wait_child(pid, plan.cell_timeout_s);
 #endif
@@ -135,7 +140,8 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
       auto r = read_bench_json(json_part, cell.name());
       l.metrics = r.metrics;
       l.error = r.error;
-      if (!r.label.empty()) l.warnings.push_back(r.label);
+      l.availability = r.availability;
+      l.warnings.insert(l.warnings.end(), r.warnings.begin(), r.warnings.end());
       if (int fd = ::open(json_part.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
         ::fsync(fd);  // durable before the row that names it
         ::close(fd);
@@ -161,6 +167,7 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
   for (auto it = l.metrics.begin(); it != l.metrics.end();)
     it = it->first.starts_with("bpf_") ? l.metrics.erase(it) : std::next(it);
   l.metrics.insert(traced.begin(), traced.end());
+  l.availability.merge(tracer_availability);
 #endif
   std::error_code ec;
   fs::remove(json_part, ec);
@@ -292,6 +299,9 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
   row.exit_code = l.exit.exit_code;
   row.term_signal = l.exit.term_signal;
   row.wall_s = l.exit.wall_s;
+  for (const auto& [name, why] : l.availability.not_measured)
+    if (!l.metrics.count(name)) row.not_measured.emplace(name, why);
+  row.probes = l.availability.probes;
   row.metrics = std::move(l.metrics);
   row.fleet = std::move(l.fleet);
   row.warnings.insert(row.warnings.end(), l.warnings.begin(), l.warnings.end());

@@ -290,7 +290,7 @@ TEST_F(LeastPrivilege, RunUnderSudoRunsBenchmarksAsTheUserAndStillTraces) {
       const std::string path = r.folder + "/" + raw.get<std::string>();
       if (!path.ends_with("rep1.json")) continue;
       auto bench = nlohmann::json::parse(slurp(path));
-      EXPECT_EQ(bench["context"]["faultline_uid"], std::to_string(kNobody));
+      EXPECT_EQ(bench["uid"], kNobody);
     }
   }
   EXPECT_EQ(n, 2);
@@ -311,8 +311,8 @@ TEST_F(LeastPrivilege, AsRootKeepsTheBenchmarksRoot) {
   for (const auto& raw : row["raw"]) {
     if (!raw.get<std::string>().ends_with("rep1.json")) continue;
     EXPECT_EQ(nlohmann::json::parse(
-                  slurp(r.folder + "/" + raw.get<std::string>()))["context"]["faultline_uid"],
-              "0");
+                  slurp(r.folder + "/" + raw.get<std::string>()))["uid"],
+              0);
   }
 }
 

@@ -156,6 +156,15 @@ class SchemaTest(unittest.TestCase):
         # read_gbps derived from the row's own read_bytes / total_ms (GB/s)
         self.assertAlmostEqual(m["read_gbps"], m["read_bytes"] / m["total_ms"] / 1e6)
 
+    def test_schema_1_tracer_off_reason(self):
+        row = dict(support.read_rows(support.FIXTURE_V1)[0], trace="off: no BTF on this kernel")
+        row["metrics"] = {k: v for k, v in row["metrics"].items() if not k.startswith("bpf_")}
+        up = schema.upgrade(row)
+        self.assertEqual(schema.validate(up), [])
+        self.assertFalse(up["traced"])
+        self.assertEqual(up["not_measured"]["bpf_user_faults"], "tracer off: no BTF on this kernel")
+        self.assertEqual(schema.upgrade(dict(row, trace="off"))["not_measured"], {})
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -158,6 +158,18 @@ class AmplificationTest(unittest.TestCase):
             "`mmap:private,advise=random` (it touches 8.00 MiB of 1.00 GiB): the read "
             "amplification Crotty, Leis and Pavlo measured for mmap (CIDR 2022)"])
 
+    def test_forward_minus_the_header_is_not_a_fraction(self):
+        tmp = support.TempDir()
+        try:
+            def header(r):  # a real GGUF: forward touches every tensor, not the header
+                if r["pattern"] == "forward" and "touched_bytes" in r["metrics"]:
+                    r["metrics"]["touched_bytes"] -= 6 << 20
+            rc = cells.RunCells(load_runs.load_run(support.copy_with(tmp, header)))
+            self.assertEqual([p for p, _ in amplification.partial_patterns(rc)],
+                             ["random:2048"])
+        finally:
+            tmp.cleanup()
+
     def test_without_touched_bytes_nothing_is_claimed(self):
         rc = cells.RunCells(load_runs.load_run(support.FIXTURE_V1))
         self.assertEqual(amplification.sentences(rc), [])

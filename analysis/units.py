@@ -75,10 +75,10 @@ def us(v):
 
 
 FORMATS = {"ms": ms, "bytes": size, "count": count, "percent": percent, "rate": gbps,
-           "ratio": ratio, "times": times}
+           "ratio": ratio, "times": times, "us": ms}  # µs: the same digits as ms
 
 
-_KIND_OF_UNIT = {"ms": "ms", "bytes": "bytes", "GB/s": "rate", "percent": "count",
+_KIND_OF_UNIT = {"ms": "ms", "us": "us", "bytes": "bytes", "GB/s": "rate", "percent": "count",
                  "ratio": "times"}
 
 

@@ -1,11 +1,68 @@
 """Groups a run's rows into cells (strategy x pattern x cache) with the
-statistics of every metric over their ok repetitions."""
+statistics of every metric: the one place that decides which repetitions a
+number comes from and whether it was measured at all.
+
+- Times, memory, faults, bytes read, throughput (every metric but the
+  tracer's): the cell's untraced ok repetitions. A cell without one (a schema
+  v1 run, whose traced rows carried the times too; or every untraced
+  repetition failed) falls back to its traced ok repetitions: `fallback`.
+- The tracer's bpf_* (schema.TRACE_METRICS): the traced ok repetitions only.
+- A metric absent from a row is not 0: Availability says in how many of the
+  repetitions it was measured and why not (the rows' `not_measured`)."""
 
 from dataclasses import dataclass, field
 
 from analysis import schema, stats
 
 BASELINE = "read"  # ratios are against this strategy (DESIGN.md: the read() baseline)
+OVERHEAD_MIN_TRACED = 3  # traced repetitions a cell needs before its tracer overhead is shown
+UNTRACED, TRACED = "untraced", "traced"
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a metric was measured in the repetitions a cell reads it from."""
+    metric: str
+    source: str      # UNTRACED or TRACED: which repetitions
+    total: int       # how many of those there are (ok)
+    measured: int    # how many have the metric
+    reasons: tuple   # ((reason, count), ...) from not_measured of the others
+    silent: int      # how many lack it and give no reason
+    predates: bool = False  # the rows were written before schema 2 (no not_measured)
+
+    @property
+    def complete(self):
+        return self.total > 0 and self.measured == self.total
+
+    @property
+    def none(self):
+        return self.measured == 0
+
+    @property
+    def partial(self):
+        return 0 < self.measured < self.total
+
+    def reason_text(self):
+        parts = [r for r, _ in self.reasons]
+        if self.silent:
+            parts.append("not recorded: the run predates schema 2" if self.predates else
+                         "no reason recorded")
+        return "; ".join(parts) or "no %s repetition" % self.source
+
+    def text(self):
+        """'not measured here: <reason>', or how the repetitions disagree; None when
+        measured in every repetition."""
+        if self.complete:
+            return None
+        if self.total == 0:
+            return "not measured here: no %s repetition of this cell finished" % self.source
+        if self.none:
+            if self.predates and not self.reasons:
+                return "not recorded: the run predates schema 2"
+            return "not measured here: " + self.reason_text()
+        return ("measured in %d of %d %s repetitions; not measured in %d: %s"
+                % (self.measured, self.total, self.source, self.total - self.measured,
+                   self.reason_text()))
 
 
 @dataclass
@@ -13,25 +70,85 @@ class Cell:
     strategy: str
     pattern: str
     cache: str
-    ok_rows: list = field(default_factory=list)
+    ok_rows: list = field(default_factory=list)       # every ok repetition
     failed_rows: list = field(default_factory=list)
+    untraced_rows: list = field(default_factory=list)  # ok, traced false
+    traced_rows: list = field(default_factory=list)    # ok, traced true
     metrics: dict = field(default_factory=dict)  # metric name -> stats.Summary
+    predates: bool = False  # its run was written before schema 2
 
     @property
     def name(self):
         return schema.cell_name(self.strategy, self.pattern, self.cache)
 
+    @property
+    def fallback(self):
+        """True when the cell's times come from traced repetitions (no untraced ok one)."""
+        return not self.untraced_rows and bool(self.traced_rows)
+
+    def rows_for(self, metric):
+        """The repetitions a metric is read from (see the module's docstring)."""
+        if metric in schema.TRACE_METRICS:
+            return self.traced_rows
+        return self.untraced_rows or self.traced_rows
+
+    def source(self, metric):
+        return TRACED if metric in schema.TRACE_METRICS or self.fallback else UNTRACED
+
     def summary(self, metric):
         return self.metrics.get(metric)
 
-    def values(self, metric):
-        """The metric over the ok repetitions; a fleet run's fleet_* counterpart
-        (schema.FLEET_FALLBACK) when the cell has no single-process value."""
-        out = [r[schema.METRICS][metric] for r in self.ok_rows if metric in r[schema.METRICS]]
+    def _fleet_counterpart(self, metric, rows):
         fleet = schema.FLEET_FALLBACK.get(metric)
-        if not out and fleet:
-            out = [r[schema.METRICS][fleet] for r in self.ok_rows if fleet in r[schema.METRICS]]
-        return out
+        if fleet and not any(metric in r[schema.METRICS] for r in rows):
+            return fleet
+        return None
+
+    def values(self, metric):
+        """The metric over its repetitions; a fleet run's fleet_* counterpart
+        (schema.FLEET_FALLBACK) when the cell has no single-process value."""
+        rows = self.rows_for(metric)
+        name = self._fleet_counterpart(metric, rows) or metric
+        return [r[schema.METRICS][name] for r in rows if name in r[schema.METRICS]]
+
+    def values_by_rep(self, metric):
+        rows = self.rows_for(metric)
+        name = self._fleet_counterpart(metric, rows) or metric
+        return sorted((r[schema.REP], r[schema.METRICS][name]) for r in rows
+                      if name in r[schema.METRICS])
+
+    def availability(self, metric):
+        rows = self.rows_for(metric)
+        name = self._fleet_counterpart(metric, rows) or metric
+        measured = sum(1 for r in rows if name in r[schema.METRICS])
+        reasons, silent = {}, 0
+        for r in rows:
+            if name in r[schema.METRICS]:
+                continue
+            why = r[schema.NOT_MEASURED].get(metric) or r[schema.NOT_MEASURED].get(name)
+            if why:
+                reasons[why] = reasons.get(why, 0) + 1
+            else:
+                silent += 1
+        return Availability(metric, self.source(metric), len(rows), measured,
+                            tuple(sorted(reasons.items(), key=lambda kv: -kv[1])), silent,
+                            self.predates)
+
+    def tracer_overhead(self):
+        """(fraction, traced Summary, untraced Summary) of total_ms when the cell has
+        OVERHEAD_MIN_TRACED traced and at least one untraced repetition; else None."""
+        if len(self.traced_rows) < OVERHEAD_MIN_TRACED or not self.untraced_rows:
+            return None
+        traced = [r[schema.METRICS][schema.TOTAL_MS] for r in self.traced_rows
+                  if schema.TOTAL_MS in r[schema.METRICS]]
+        untraced = [r[schema.METRICS][schema.TOTAL_MS] for r in self.untraced_rows
+                    if schema.TOTAL_MS in r[schema.METRICS]]
+        if len(traced) < OVERHEAD_MIN_TRACED or not untraced:
+            return None
+        t, u = stats.summarize(traced), stats.summarize(untraced)
+        if not u.median:
+            return None
+        return t.median / u.median - 1, t, u
 
 
 def _ordered(seen, preferred):
@@ -47,11 +164,16 @@ class RunCells:
         self.cells = {}
         for row in run.rows:
             key = (row[schema.STRATEGY], row[schema.PATTERN], row[schema.CACHE])
-            cell = self.cells.setdefault(key, Cell(*key))
-            (cell.ok_rows if row[schema.STATUS] == "ok" else cell.failed_rows).append(row)
+            cell = self.cells.setdefault(key, Cell(*key, predates=run.predates_schema_2))
+            if row[schema.STATUS] != "ok":
+                cell.failed_rows.append(row)
+                continue
+            cell.ok_rows.append(row)
+            (cell.traced_rows if row[schema.TRACED] else cell.untraced_rows).append(row)
         for cell in self.cells.values():
             names = sorted({m for r in cell.ok_rows for m in r[schema.METRICS]})
-            cell.metrics = {m: stats.summarize(cell.values(m)) for m in names}
+            summaries = {m: stats.summarize(cell.values(m)) for m in names}
+            cell.metrics = {m: s for m, s in summaries.items() if s is not None}
         seen_strategies = list(dict.fromkeys(k[0] for k in self.cells))
         seen_patterns = list(dict.fromkeys(k[1] for k in self.cells))
         plan_strategies = [s for s in run.plan.get("strategies", []) if isinstance(s, str)]
@@ -68,16 +190,20 @@ class RunCells:
         touches the model, else none."""
         if "forward" in self.patterns:
             return "forward"
-        touching = [p for p in self.patterns if p != "none"]
+        touching = [p for p in self.patterns if p != schema.NO_ACCESS_PATTERN]
         return touching[0] if touching else self.patterns[0]
 
     @property
     def startup_pattern(self):
         """The pattern startup latency is read from: none (ready only) when measured."""
-        return "none" if "none" in self.patterns else self.headline_pattern
+        return (schema.NO_ACCESS_PATTERN if schema.NO_ACCESS_PATTERN in self.patterns
+                else self.headline_pattern)
 
     def ordered_cells(self):
         order = {s: i for i, s in enumerate(self.strategies)}
         porder = {p: i for i, p in enumerate(self.patterns)}
         return sorted(self.cells.values(),
                       key=lambda c: (order[c.strategy], porder[c.pattern], c.cache))
+
+    def fallback_cells(self):
+        return [c for c in self.ordered_cells() if c.fallback]

@@ -1,7 +1,10 @@
 """faultline compare A B: run B against run A, cell by cell and metric by metric:
-the ratio of medians B/A and a Mann-Whitney U test over the repetitions (as
-Google Benchmark's compare.py) to tell a change from noise. Regressions are
-listed first, then improvements, then what stayed within the noise.
+the ratio of medians B/A and a Mann-Whitney U test over the untraced
+repetitions (as Google Benchmark's compare.py) to tell a change from noise;
+a cell without untraced repetitions (a schema v1 run) falls back to its traced
+ones, as the report does. Regressions are listed first, then improvements,
+then what stayed within the noise, then what is not comparable: a metric
+measured on one side only is never a change.
 
     /usr/bin/python3 -m analysis.compare A B [--changes-only] [--out FILE.md]
                                              [--fail-on-regression]
@@ -15,25 +18,28 @@ from analysis import cli
 
 PROG = "faultline compare"
 REGRESSED, IMPROVED, NOISE = "regressed", "improved", "within noise"
-ORDER = {REGRESSED: 0, IMPROVED: 1, NOISE: 2}
+NOT_COMPARABLE = "not comparable"
+ORDER = {REGRESSED: 0, IMPROVED: 1, NOISE: 2, NOT_COMPARABLE: 3}
 
 
 @dataclass(frozen=True)
 class Change:
     cell: str
     metric: str
-    a: object        # stats.Summary
+    a: object        # stats.Summary (None when not measured in A)
     b: object
     ratio: float     # median(B) / median(A); None when A's median is 0 and B's is not
     p: float
     testable: bool
     verdict: str
+    reason: str = ""  # NOT_COMPARABLE: 'not measured in B (<reason>)'
 
 
 def compared_metrics():
     from analysis import schema
     return [schema.READY_MS, schema.FIRST_PASS_MS, schema.TOTAL_MS, schema.GBPS,
-            schema.RSS_BYTES, schema.RSS_FILE_BYTES, schema.RSS_ANON_BYTES,
+            schema.READ_GBPS, schema.READ_AMPLIFICATION, schema.TOUCH_P50_US,
+            schema.TOUCH_P99_US, schema.RSS_BYTES, schema.RSS_FILE_BYTES, schema.RSS_ANON_BYTES,
             schema.PEAK_RSS_BYTES, schema.PSS_BYTES, schema.MAJOR_FAULTS, schema.MINOR_FAULTS,
             schema.READ_BYTES, schema.TASK_CLOCK_MS, schema.FLEET_READY_MS,
             schema.FLEET_RSS_BYTES, schema.FLEET_PSS_BYTES]
@@ -61,7 +67,16 @@ def compare_runs(run_a, run_b):
             if not _applies(metric, cell_a.pattern):
                 continue
             va, vb = cell_a.values(metric), cell_b.values(metric)
+            if not va and not vb:
+                continue
             if not va or not vb:
+                side, cell = ("A", cell_a) if not va else ("B", cell_b)
+                why = cell.availability(metric)
+                reason = "no repetition finished" if not cell.ok_rows else why.reason_text()
+                changes.append(Change(cell_a.name, metric,
+                                      stats.summarize(va) if va else None,
+                                      stats.summarize(vb) if vb else None, None, 1.0, False,
+                                      NOT_COMPARABLE, "not measured in %s (%s)" % (side, reason)))
                 continue
             sa, sb = stats.summarize(va), stats.summarize(vb)
             if sa.median == 0:
@@ -88,7 +103,15 @@ def compare_runs(run_a, run_b):
         notes.append("only in A: " + ", ".join(sorted(names_a - names_b)))
     if names_b - names_a:
         notes.append("only in B: " + ", ".join(sorted(names_b - names_a)))
-    untestable = [c for c in changes if not c.testable]
+    for name, rc in (("A", ca), ("B", cb)):
+        fallback = rc.fallback_cells()
+        if fallback:
+            notes.append("%s: times from traced repetitions in %d cell%s (%s): they include "
+                         "the tracer's overhead" % (
+                             name, len(fallback), "" if len(fallback) == 1 else "s",
+                             "the run predates schema 2" if rc.run.predates_schema_2
+                             else "no untraced repetition finished"))
+    untestable = [c for c in changes if not c.testable and c.verdict != NOT_COMPARABLE]
     if untestable:
         ns = sorted({(c.a.n, c.b.n) for c in untestable})
         notes.append("%d comparisons have too few repetitions for the test to ever reach "
@@ -106,21 +129,28 @@ def render(run_a, run_b, changes, notes, changes_only):
     out = ["# faultline compare", "",
            "- A: `%s` (%s)" % (run_a.run_id, run_a.label or run_a.host),
            "- B: `%s` (%s)" % (run_b.run_id, run_b.label or run_b.host), "",
-           "**%d regressed, %d improved, %d within noise** (Mann-Whitney U, two-sided, "
-           "p < 0.05 and a change of at least 2 %%; B/A is the ratio of medians)"
-           % (counts[REGRESSED], counts[IMPROVED], counts[NOISE]), ""]
-    shown = [c for c in changes if not (changes_only and c.verdict == NOISE)]
+           "**%d regressed, %d improved, %d within noise, %d not comparable** (Mann-Whitney "
+           "U over the untraced repetitions, two-sided, p < 0.05 and a change of at least "
+           "2 %%; B/A is the ratio of medians; not comparable: measured on one side only)"
+           % (counts[REGRESSED], counts[IMPROVED], counts[NOISE], counts[NOT_COMPARABLE]), ""]
+    shown = [c for c in changes
+             if not (changes_only and c.verdict in (NOISE, NOT_COMPARABLE))]
     if shown:
         out += ["| verdict | cell | metric | A median (min–max) | B median (min–max) | B/A | p "
                 "| n A/B |", "|---|---|---|--:|--:|--:|--:|--:|"]
         for c in shown:
             f = lambda v: units.fmt_metric(c.metric, v)
-            span = lambda s: f(s.median) if f(s.min) == f(s.max) else \
+            span = lambda s: "–" if s is None else f(s.median) if f(s.min) == f(s.max) else \
                 "%s (%s–%s)" % (f(s.median), f(s.min), f(s.max))
+            n = lambda s: s.n if s else 0
+            if c.verdict == NOT_COMPARABLE:
+                ratio, p = c.reason, "–"
+            else:
+                ratio = units.ratio(c.ratio) if c.ratio is not None else "new"
+                p = "%.3g" % c.p
             out.append("| %s | `%s` | %s | %s | %s | %s | %s | %d/%d |" % (
                 c.verdict, c.cell.replace("|", "\\|"), c.metric, span(c.a), span(c.b),
-                units.ratio(c.ratio) if c.ratio is not None else "new",
-                "%.3g" % c.p, c.a.n, c.b.n))
+                ratio.replace("|", "\\|"), p, n(c.a), n(c.b)))
         out.append("")
     if notes:
         out += ["Notes:", ""] + ["- " + n for n in notes] + [""]

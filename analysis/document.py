@@ -3,7 +3,8 @@ report.html are two renderings of one Document."""
 
 from dataclasses import dataclass, field
 
-from analysis import cells, explain, recommend, schema, tables, units
+from analysis import (amplification, calibration, cells, explain, provenance, recommend,
+                      schema, storage_limit, tables, units)
 
 
 @dataclass
@@ -15,6 +16,10 @@ class Document:
     recommendations: list
     host_rows: list           # [(label, [(key, value)...])]
     failures: list            # [(label, cell, rep, status, error)]
+    caveats: list = field(default_factory=list)      # read before the numbers
+    provenance: list = field(default_factory=list)   # which repetitions, tracer overhead
+    amplification: list = field(default_factory=list)
+    appendix: list = field(default_factory=list)     # [(label, lines, head, rows)]
     plots: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
@@ -35,7 +40,8 @@ def _get(d, path, default="unknown"):
     return default if d is None else d
 
 
-def host_facts(run):
+def host_facts(rc):
+    run = rc.run
     env, plan = run.env, run.plan
     dev = _get(env, "model.block_device", {})
     device = "unknown"
@@ -49,8 +55,11 @@ def host_facts(run):
     fs_text = ("%s on %s" % (fs.get("type", "?"), fs.get("mount_point", "?"))
                if isinstance(fs, dict) and fs else "unknown")
     mem = _get(env, "memory.total_bytes", None)
-    reps = plan.get("reps") if isinstance(plan.get("reps"), int) else \
-        max(r[schema.REP] for r in run.rows)
+    untraced, traced = provenance.repetition_counts(rc)
+    judgement = storage_limit.judge(rc)
+    limit = "%.2f GB/s" % run.storage_gbps if run.storage_gbps else "unknown"
+    if judgement.wrong:
+        limit += " (beaten: not a limit on this run, see Caveats)"
     return [
         ("run", run.run_id),
         ("preset", _get(plan, "preset")),
@@ -62,12 +71,12 @@ def host_facts(run):
         ("THP", _get(env, "transparent_hugepage.enabled")),
         ("filesystem", fs_text),
         ("block device", device),
-        ("storage limit", "%.2f GB/s" % run.storage_gbps if run.storage_gbps else "unknown"),
+        ("storage limit", limit),
         ("page-cache copy", "%.2f GB/s" % run.pagecache_gbps if run.pagecache_gbps
          else "unknown"),
         ("model", "%s (%s)" % (_get(plan, "model", run.rows[0][schema.MODEL]),
                                units.size(run.model_bytes))),
-        ("repetitions", "%d per cell" % reps),
+        ("repetitions", "%s untraced + %s traced per cell" % (untraced, traced)),
         ("rows", "%d ok, %d not ok" % (len(run.ok_rows), len(run.failed_rows))),
         ("faultline", "%s (%s)" % (_get(env, "faultline.version"),
                                    str(_get(env, "faultline.git_commit"))[:12])),
@@ -80,14 +89,29 @@ def build(runs):
     failures = [(rc.run.label, r[schema.CELL], r[schema.REP], r[schema.STATUS], r[schema.ERROR])
                 for rc in run_cells for r in rc.run.failed_rows]
     notes = list(headline.notes)
+    caveats, sources, amplified, appendix = [], [], [], []
     for rc in run_cells:
         skipped = rc.run.plan.get("skipped")
         if isinstance(skipped, list):
             notes += ["%s: skipped %s" % (rc.run.label, s) for s in skipped if isinstance(s, str)]
+        limit = storage_limit.judge(rc).text()
+        if limit:
+            caveats.append(limit)
+        cal = rc.run.calibration
+        if cal.host_cache and cal.host_cache.caveat():
+            caveats.append("%s: %s" % (rc.run.label, cal.host_cache.caveat()))
+        caveats += provenance.fallback_notes(rc)
+        sources += provenance.lines(rc) + provenance.overhead_lines(rc)
+        amplified += [("%s: " % rc.run.label if len(run_cells) > 1 else "") + t
+                      for t in amplification.sentences(rc)]
+        sweep = calibration.appendix(cal)
+        if sweep:
+            appendix.append((rc.run.label,) + sweep)
     return Document(
+        caveats=caveats, provenance=sources, amplification=amplified, appendix=appendix,
         run_cells=run_cells, headline=headline,
         spread_warnings=tables.spread_warnings(run_cells),
         explanations=explain.explain(run_cells),
         recommendations=recommend.recommend(run_cells),
-        host_rows=[(rc.run.label, host_facts(rc.run)) for rc in run_cells],
+        host_rows=[(rc.run.label, host_facts(rc)) for rc in run_cells],
         failures=failures, notes=notes)

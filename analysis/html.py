@@ -30,6 +30,7 @@ td.best .median { font-weight: 700; }
 td.noisy { background: var(--warn); }
 .range, .ratio { color: var(--muted); font-size: .8em; }
 .warn { color: #b35900; }
+sup.ref { color: var(--muted); }
 .legend, .caption { color: var(--muted); font-size: .85rem; }
 ul.lines li { margin: .3rem 0; }
 figure { margin: 1rem 0; }
@@ -49,9 +50,15 @@ def _img(path):
     return "data:image/png;base64," + data
 
 
+def _mark(entry):
+    return '<sup class="ref">[%d]</sup>' % entry.mark if entry.mark else ""
+
+
 def _entry_cell(column, entry):
     if entry is None:
         return '<td class="num">–</td>'
+    if isinstance(entry, tables.Gap):
+        return '<td class="num" title="%s">–%s</td>' % (escape(entry.note), _mark(entry))
     f = units.FORMATS[column.kind]
     s = entry.summary
     classes = ["num"] + (["best"] if entry.best else []) + (["noisy"] if entry.noisy else [])
@@ -64,9 +71,12 @@ def _entry_cell(column, entry):
     if entry.noisy:
         parts.append(' <span class="warn" title="coefficient of variation %.0f %%">⚠</span>'
                      % (s.cv * 100))
-    title = "best in its column" if entry.best else ""
+    parts.append(_mark(entry))
+    title = "; ".join(t for t in ("best in its column" if entry.best else "", entry.note or "")
+                      if t)
     return '<td class="%s"%s>%s</td>' % (" ".join(classes),
-                                         ' title="%s"' % title if title else "", "".join(parts))
+                                         ' title="%s"' % escape(title) if title else "",
+                                         "".join(parts))
 
 
 def _headline_table(doc, columns):
@@ -104,11 +114,21 @@ def render(doc):
     out += ["<h2>Hosts</h2>",
             _plain_table([""] + labels, [[k] + [dict(f)[k] for _, f in doc.host_rows]
                                          for k in keys])]
+    if doc.caveats:
+        out.append('<h2>Caveats</h2><ul class="lines">%s</ul>' % "".join(
+            '<li class="warn">⚠ %s</li>' % _code_spans(c) for c in doc.caveats))
     out += ["<h2>Headline: time</h2>", _headline_table(doc, tables.TIME_COLUMNS),
             "<h2>Headline: memory, faults and I/O</h2>",
             _headline_table(doc, tables.MEMORY_COLUMNS),
             '<p class="legend">%s</p>' % _code_spans(tables.legend(doc.headline)
                                                      .replace("**bold**", "green"))]
+    footnotes = tables.footnote_lines(doc.headline)
+    if footnotes:
+        out.append('<ul class="legend">%s</ul>' % "".join("<li>%s</li>" % _code_spans(f)
+                                                          for f in footnotes))
+    if doc.provenance:
+        out.append('<h3>Where the numbers come from</h3><ul class="lines">%s</ul>' % "".join(
+            "<li>%s</li>" % _code_spans(p) for p in doc.provenance))
     if doc.spread_warnings:
         out.append("<h3>⚠ Spread warnings (coefficient of variation over %d %%, or a first "
                    "repetition over %g× the others)</h3>"
@@ -120,6 +140,9 @@ def render(doc):
         "<li>%s<code>%s</code>: %s</li>" % (escape(e.label) + ": " if doc.multi else "",
                                             escape(e.strategy), _code_spans(e.text))
         for e in doc.explanations))
+    if doc.amplification:
+        out.append('<h2>Read amplification</h2><ul class="lines">%s</ul>' % "".join(
+            "<li>%s</li>" % _code_spans(a) for a in doc.amplification))
     out.append("<h2>Recommendation</h2>")
     out.append('<ul class="lines">%s</ul>' % "".join(
         "<li>%s<strong>%s</strong>: %s</li>" % (escape(r.label) + ": " if doc.multi else "",
@@ -138,5 +161,13 @@ def render(doc):
     if doc.notes:
         out.append("<h2>Notes</h2><ul>%s</ul>"
                    % "".join("<li>%s</li>" % _code_spans(n) for n in doc.notes))
+    for label, lines, head, rows in doc.appendix:
+        out.append("<h2>Appendix: storage calibration%s</h2>"
+                   % (" (%s)" % escape(label) if doc.multi else ""))
+        out.append('<ul class="lines">%s</ul>' % "".join("<li>%s</li>" % _code_spans(l)
+                                                         for l in lines))
+        if rows:
+            out += ['<p class="caption">The sweep, fastest first within each phase:</p>',
+                    _plain_table(head, rows)]
     out.append("</body></html>")
     return "\n".join(out)

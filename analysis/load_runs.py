@@ -9,7 +9,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from analysis import schema
+from analysis import calibration as calibration_json, schema
 
 
 class LoadError(Exception):
@@ -25,8 +25,15 @@ class Run:
     plan: dict                  # plan.json ({} when absent)
     storage_gbps: float = None  # calibrated sequential read limit (None when unknown)
     pagecache_gbps: float = None
-    rows: list = field(default_factory=list)  # every valid row, in file order
+    rows: list = field(default_factory=list)  # every valid row, in file order (schema v2)
     label: str = ""             # how reports name this run ("vm", or "vm (run id)")
+    calibration: calibration_json.Calibration = field(
+        default_factory=calibration_json.Calibration)
+    source_versions: frozenset = frozenset()  # the schema versions its rows were written in
+
+    @property
+    def predates_schema_2(self):
+        return bool(self.source_versions) and max(self.source_versions) < 2
 
     @property
     def ok_rows(self):
@@ -64,8 +71,10 @@ def _finite(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def read_rows(path):
-    """The rows of a runs.jsonl, validated; LoadError naming file:line otherwise."""
+def read_rows(path, versions=None):
+    """The rows of a runs.jsonl, validated and upgraded to the current schema
+    version (schema.upgrade); LoadError naming file:line otherwise. The versions
+    they were written in are added to the set `versions` when given."""
     if not os.path.isfile(path):
         raise LoadError("%s: missing (is this a folder written by `faultline run`?)" % path)
     try:
@@ -90,6 +99,8 @@ def read_rows(path):
         problems = schema.validate(row)
         if problems:
             raise LoadError("%s:%d: invalid row: %s" % (path, number, "; ".join(problems)))
+        if versions is not None:
+            versions.add(row[schema.VERSION])
         row = schema.upgrade(row)
         key = (row[schema.CELL], row[schema.REP])
         if key in seen:
@@ -102,26 +113,20 @@ def read_rows(path):
     return rows
 
 
-def _gbps(calibration, part):
-    entry = calibration.get(part) if isinstance(calibration, dict) else None
-    value = entry.get("gbps") if isinstance(entry, dict) else None  # not a metric: a calibration.json field
-    if _finite(value) and value > 0:
-        return float(value)
-    return None
-
-
 def load_run(path):
     """One results folder: env.json, plan.json, calibration.json (all optional) and
     runs.jsonl (required, at least one valid row)."""
     path = os.path.normpath(path)
     if not os.path.isdir(path):
         raise LoadError("%s: not a results folder" % path)
-    rows = read_rows(os.path.join(path, schema.RUNS_FILE))
+    versions = set()
+    rows = read_rows(os.path.join(path, schema.RUNS_FILE), versions)
     env = _read_json_file(os.path.join(path, schema.ENV_FILE), required=False) or {}
     plan = _read_json_file(os.path.join(path, schema.PLAN_FILE), required=False) or {}
     calibration = _read_json_file(os.path.join(path, schema.CALIBRATION_FILE), required=False)
     if calibration is None and isinstance(env, dict):
         calibration = env.get("calibration")  # older layout: calibration inside env.json
+    cal = calibration_json.parse(calibration)
     run_id = rows[0][schema.RUN_ID]
     host = env.get("host") if isinstance(env, dict) and _is_text(env.get("host")) else None
     if not host:
@@ -129,8 +134,8 @@ def load_run(path):
         host = "-".join(parts[1:-1]) if len(parts) >= 3 else run_id
     return Run(path=path, run_id=run_id, host=host, env=env if isinstance(env, dict) else {},
                plan=plan if isinstance(plan, dict) else {},
-               storage_gbps=_gbps(calibration, "storage"),
-               pagecache_gbps=_gbps(calibration, "pagecache"), rows=rows)
+               storage_gbps=cal.storage_gbps, pagecache_gbps=cal.pagecache_gbps, rows=rows,
+               calibration=cal, source_versions=frozenset(versions), label=host)
 
 
 def _is_text(v):

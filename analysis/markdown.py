@@ -19,11 +19,19 @@ def render(doc, plots_rel="plots"):
     out += ["## Hosts", "", _table(["", *labels],
                                    [[k] + [dict(f)[k] for _, f in doc.host_rows]
                                     for k in keys]), ""]
+    if doc.caveats:
+        out += ["## Caveats", ""] + ["- ⚠ " + c for c in doc.caveats] + [""]
     out += ["## Headline: time", "", tables.markdown_table(doc.headline, tables.TIME_COLUMNS,
                                                           doc.multi), ""]
     out += ["## Headline: memory, faults and I/O", "",
             tables.markdown_table(doc.headline, tables.MEMORY_COLUMNS, doc.multi), ""]
     out += [tables.legend(doc.headline), ""]
+    footnotes = tables.footnote_lines(doc.headline)
+    if footnotes:
+        out += ["- " + f for f in footnotes] + [""]
+    if doc.provenance:
+        out += ["### Where the numbers come from", ""] + ["- " + p for p in doc.provenance]
+        out.append("")
     if doc.spread_warnings:
         out += ["### ⚠ Spread warnings (coefficient of variation over %d %%, or a first "
                 "repetition over %g× the others)" % (stats.CV_LIMIT * 100,
@@ -32,6 +40,8 @@ def render(doc, plots_rel="plots"):
     out += ["## What the kernel did", ""]
     for e in doc.explanations:
         out.append("- %s`%s`: %s" % (e.label + ": " if doc.multi else "", e.strategy, e.text))
+    if doc.amplification:
+        out += ["", "## Read amplification", ""] + ["- " + a for a in doc.amplification]
     out += ["", "## Recommendation", ""]
     for r in doc.recommendations:
         out.append("- %s**%s**: %s" % (r.label + ": " if doc.multi else "", r.goal.title,
@@ -50,4 +60,9 @@ def render(doc, plots_rel="plots"):
                        [[l, "`%s`" % c, r, s, e] for l, c, r, s, e in doc.failures]), ""]
     if doc.notes:
         out += ["## Notes", ""] + ["- " + n for n in doc.notes] + [""]
+    for label, lines, head, rows in doc.appendix:
+        out += ["## Appendix: storage calibration%s" % (" (%s)" % label if doc.multi else ""),
+                ""] + ["- " + l for l in lines] + [""]
+        if rows:
+            out += ["The sweep, fastest first within each phase:", "", _table(head, rows), ""]
     return "\n".join(out)

@@ -51,6 +51,25 @@ def _height(n):
     return 1.4 + 0.42 * n
 
 
+def _gap_notes(rc, strategies, pattern, cache, metrics, what, with_reason_only=False):
+    """'<what> plot: <metric> not measured for `s`: <reason>' for every strategy whose
+    cell lacks a metric the plot draws (its bar is left out, never drawn as 0)."""
+    notes = {}
+    for metric in metrics:
+        for s in strategies:
+            cell = rc.get(s, pattern, cache)
+            if cell is None or not cell.ok_rows or cell.summary(metric) is not None:
+                continue
+            availability = cell.availability(metric)
+            if with_reason_only and not availability.reasons:
+                continue
+            text = availability.text() or "not measured here"
+            notes.setdefault((metric, text), []).append("`%s`" % s)
+    return ["%s: %s plot (%s, %s): %s left out for %s: %s"
+            % (rc.run.label, what, pattern, cache, metric, ", ".join(who), text)
+            for (metric, text), who in notes.items()]
+
+
 def _medians(rc, strategies, pattern, cache, metric):
     med, low, high = [], [], []
     for s in strategies:
@@ -76,11 +95,12 @@ def startup_plot(rc, outdir, prefix):
         if np.all(np.isnan(med)):
             continue
         any_bar = True
-        ax.barh(y + offset, np.nan_to_num(med), height=0.38, xerr=err, color=color,
+        have = ~np.isnan(med)
+        ax.barh((y + offset)[have], med[have], height=0.38, xerr=err[:, have], color=color,
                 label=cache, error_kw={"elinewidth": 1, "capsize": 2})
     if not any_bar:
         plt.close(fig)
-        return None
+        return None, []
     ax.set_yticks(y, strategies)
     ax.invert_yaxis()
     ax.set_xscale("log")
@@ -89,8 +109,11 @@ def startup_plot(rc, outdir, prefix):
     ax.legend(loc="best")
     ax.grid(axis="x", which="both", alpha=0.3)
     png, svg = _save(fig, outdir, prefix + "startup")
+    notes = []
+    for cache in ("cold", "warm"):
+        notes += _gap_notes(rc, strategies, pattern, cache, [schema.READY_MS], "startup")
     return Plot(prefix + "startup", "Startup latency", "ready_ms cold and warm, median with "
-                "min–max over repetitions, log scale.", png, svg)
+                "min–max over the untraced repetitions, log scale.", png, svg), notes
 
 
 def rss_plot(rc, outdir, prefix):
@@ -98,13 +121,15 @@ def rss_plot(rc, outdir, prefix):
     pattern = rc.headline_pattern
     anon, _ = _medians(rc, strategies, pattern, "cold", schema.RSS_ANON_BYTES)
     file_, _ = _medians(rc, strategies, pattern, "cold", schema.RSS_FILE_BYTES)
-    if np.all(np.isnan(anon)) and np.all(np.isnan(file_)):
-        return None
-    anon, file_ = np.nan_to_num(anon) / GIB, np.nan_to_num(file_) / GIB
+    have = ~np.isnan(anon) & ~np.isnan(file_)  # a stack needs both parts
+    if not np.any(have):
+        return None, []
+    anon, file_ = anon / GIB, file_ / GIB
     y = np.arange(len(strategies))
     fig, ax = plt.subplots(figsize=(8, _height(len(strategies))))
-    ax.barh(y, anon, color="#d62728", label="anonymous")
-    ax.barh(y, file_, left=anon, color="#2ca02c", label="file-backed (page cache)")
+    ax.barh(y[have], anon[have], color="#d62728", label="anonymous")
+    ax.barh(y[have], file_[have], left=anon[have], color="#2ca02c",
+            label="file-backed (page cache)")
     ax.set_yticks(y, strategies)
     ax.invert_yaxis()
     ax.set_xlabel("GiB (median)")
@@ -112,8 +137,10 @@ def rss_plot(rc, outdir, prefix):
     ax.legend(loc="best")
     ax.grid(axis="x", alpha=0.3)
     png, svg = _save(fig, outdir, prefix + "rss")
+    notes = _gap_notes(rc, strategies, pattern, "cold",
+                       [schema.RSS_ANON_BYTES, schema.RSS_FILE_BYTES], "RSS")
     return Plot(prefix + "rss", "RSS after load", "RSS split into anonymous and file-backed "
-                "memory after the %s pass, cold cache." % pattern, png, svg)
+                "memory after the %s pass, cold cache." % pattern, png, svg), notes
 
 
 def faults_plot(rc, outdir, prefix):
@@ -122,27 +149,31 @@ def faults_plot(rc, outdir, prefix):
     panels = [
         ("page faults", [(schema.MAJOR_FAULTS, "major"), (schema.MINOR_FAULTS, "minor"),
                          (schema.BPF_FILEMAP_FAULTS, "file faults (trace)")]),
-        ("pages", [(schema.BPF_RA_PAGES, "readahead pages"),
+        ("pages", [(schema.BPF_RA_PAGES, "readahead read (pages)"),
+                   (schema.BPF_RA_REQUESTED_PAGES, "readahead asked for (pages)"),
+                   (schema.BPF_RA_UNUSED_PAGES, "added, never used (pages)"),
                    (schema.BPF_FAULTAROUND_PAGES, "fault-around pages")]),
     ]
-    data = []
+    data, drawn = [], []
     for title, series in panels:
         rows = []
         for metric, label in series:
             med, _ = _medians(rc, strategies, pattern, "cold", metric)
             if not np.all(np.isnan(med)):
-                rows.append((label, np.nan_to_num(med)))
+                rows.append((label, med))
+                drawn.append(metric)
         if rows:
             data.append((title, rows))
     if not data:
-        return None
+        return None, []
     y = np.arange(len(strategies))
     fig, axes = plt.subplots(1, len(data), figsize=(10, _height(len(strategies))),
                              sharey=True, squeeze=False)
     for ax, (title, rows) in zip(axes[0], data):
         h = 0.8 / len(rows)
         for i, (label, values) in enumerate(rows):
-            ax.barh(y - 0.4 + h * (i + 0.5), values, height=h, label=label)
+            have = ~np.isnan(values)  # not measured: no bar (never a bar of 0)
+            ax.barh((y - 0.4 + h * (i + 0.5))[have], values[have], height=h, label=label)
         ax.set_xscale("symlog", linthresh=1)
         ax.set_xlabel(title + " (median, symlog)")
         ax.legend(loc="lower right", fontsize=7)
@@ -151,16 +182,21 @@ def faults_plot(rc, outdir, prefix):
     axes[0][0].invert_yaxis()
     fig.suptitle("Faults and readahead, %s pass, cold (%s)" % (pattern, rc.run.label))
     png, svg = _save(fig, outdir, prefix + "faults")
+    notes = _gap_notes(rc, strategies, pattern, "cold", drawn, "faults and readahead")
+    undrawn = [m for _, series in panels for m, _ in series if m not in drawn]
+    notes += _gap_notes(rc, strategies, pattern, "cold", undrawn, "faults and readahead",
+                        with_reason_only=True)
     return Plot(prefix + "faults", "Page faults and readahead", "Faults counted by the "
-                "process (major, minor) and by the tracer (file faults), readahead and "
-                "fault-around pages, cold cache.", png, svg)
+                "process (major, minor; untraced repetitions) and by the tracer (file faults; "
+                "traced), readahead and fault-around pages (traced), cold cache.", png,
+                svg), notes
 
 
 def _first_with(rc, strategy, pattern, getter):
     cell = rc.get(strategy, pattern, "cold")
     if cell is None:
         return None
-    for row in sorted(cell.ok_rows, key=lambda r: r[schema.REP]):
+    for row in sorted(cell.ok_rows, key=lambda r: (not r[schema.TRACED], r[schema.REP])):
         data = getter(rc.run, row)
         if data:
             return data
@@ -175,7 +211,7 @@ def rss_time_plot(rc, outdir, prefix):
         if samples:
             series.append((s, samples))
     if not series:
-        return None
+        return None, []
     fig, ax = plt.subplots(figsize=(8, 4))
     for strategy, samples in series:
         t = [x["t_s"] for x in samples]
@@ -188,7 +224,7 @@ def rss_time_plot(rc, outdir, prefix):
     ax.grid(alpha=0.3)
     png, svg = _save(fig, outdir, prefix + "rss-over-time")
     return Plot(prefix + "rss-over-time", "RSS over time", "Sampled RSS of the first "
-                "repetition with samples, per strategy.", png, svg)
+                "traced repetition with samples, per strategy.", png, svg), []
 
 
 def heatmap_plot(rc, strategy, events, outdir, prefix):
@@ -231,7 +267,8 @@ def make_plots(all_run_cells, outdir):
         for make, what in ((startup_plot, "startup latency"), (rss_plot, "RSS after load"),
                            (faults_plot, "faults and readahead"),
                            (rss_time_plot, "RSS over time")):
-            p = make(rc, outdir, prefix)
+            p, gaps = make(rc, outdir, prefix)
+            notes += gaps
             if p:
                 plots.append(p)
             else:

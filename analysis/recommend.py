@@ -95,6 +95,21 @@ def _candidates(rc, pattern, metric, strategies):
     return out
 
 
+def _unmeasured(rc, pattern, metric, strategies):
+    """'not measured for `s` (<reason>)' for strategies that ran but lack the metric:
+    left out of the choice, and said so."""
+    out = []
+    for strategy in strategies:
+        cell = rc.get(strategy, pattern, "cold")
+        if cell is not None and cell.ok_rows and not cell.values(metric):
+            out.append("`%s` (%s)" % (strategy, cell.availability(metric).text()))
+    return "%s not measured for %s" % (metric, ", ".join(out)) if out else ""
+
+
+def _join(*parts):
+    return "; ".join(p for p in parts if p)
+
+
 def pick(label, goal, candidates, basis=""):
     """The best candidate (lowest median; ties broken by the forward pass) and its
     runner-up, with the verdict on the margin."""
@@ -126,7 +141,9 @@ def _memory_limit(rc, goal):
     limited = [r for r in rc.run.rows if r[schema.MEMORY_LIMIT_BYTES] is not None]
     if not limited:
         return pick(rc.run.label, goal, _candidates(rc, pattern, schema.RSS_ANON_BYTES,
-                                                    rc.strategies), MEMORY_LIMIT_HEURISTIC)
+                                                    rc.strategies),
+                    _join(MEMORY_LIMIT_HEURISTIC, _unmeasured(rc, pattern, schema.RSS_ANON_BYTES,
+                                                              rc.strategies)))
     limit = max(r[schema.MEMORY_LIMIT_BYTES] for r in limited)
     survived, failed = [], []
     for strategy in rc.strategies:
@@ -155,7 +172,8 @@ def recommend(all_run_cells):
             else:
                 pattern = rc.startup_pattern if goal.role == "startup" else rc.headline_pattern
                 r = pick(rc.run.label, goal, _candidates(rc, pattern, goal.metric,
-                                                         rc.strategies))
+                                                         rc.strategies),
+                         _unmeasured(rc, pattern, goal.metric, rc.strategies))
             if r:
                 out.append(r)
     return out

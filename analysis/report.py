@@ -35,7 +35,7 @@ def default_outdir(dirs, runs):
 
 def write_report(runs, outdir):
     """Writes every report file into outdir at once; returns their paths."""
-    from analysis import document, html, markdown, output, plots, tables
+    from analysis import document, html, markdown, output, plots, results_csv
 
     doc = document.build(runs)
     with output.Staging(outdir) as tmp:
@@ -45,7 +45,7 @@ def write_report(runs, outdir):
             f.write(markdown.render(doc))
         with open(os.path.join(tmp, "report.html"), "w", encoding="utf-8") as f:
             f.write(html.render(doc))
-        tables.write_csv(os.path.join(tmp, "results.csv"), doc.run_cells)
+        results_csv.write_csv(os.path.join(tmp, "results.csv"), doc.run_cells)
     return [os.path.join(outdir, name) for name in FILES], doc
 
 

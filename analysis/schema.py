@@ -214,7 +214,10 @@ def upgrade(row):
 
     Version 1 had no tracing split: its bpf_* came from the same repetitions
     as its times ("trace": "on"), and its bpf_ra_pages counted the pages
-    readahead *requested* (now bpf_ra_requested_pages)."""
+    readahead *requested* (now bpf_ra_requested_pages). It had no read_gbps:
+    that is derived here from the row's own read_bytes / total_ms, the
+    definition in results/schema.json (what the storage limit is held against).
+    A row traced "off: <reason>" names that reason for its absent bpf_*."""
     if row[VERSION] >= 2:  # noqa: F821
         return row
     out = {k: v for k, v in row.items() if k != TRACE}  # noqa: F821
@@ -223,8 +226,14 @@ def upgrade(row):
     metrics = dict(row[METRICS])  # noqa: F821
     if BPF_RA_PAGES in metrics:  # noqa: F821
         metrics[BPF_RA_REQUESTED_PAGES] = metrics.pop(BPF_RA_PAGES)  # noqa: F821
+    if (READ_GBPS not in metrics and READ_BYTES in metrics  # noqa: F821
+            and metrics.get(TOTAL_MS, 0) > 0):  # noqa: F821
+        metrics[READ_GBPS] = metrics[READ_BYTES] / metrics[TOTAL_MS] / 1e6  # noqa: F821
     out[METRICS] = {k: v for k, v in metrics.items() if metric_info(k)}  # noqa: F821
-    out[NOT_MEASURED] = {}  # noqa: F821
+    trace = row[TRACE]  # noqa: F821
+    off = trace.split(":", 1)[1].strip() if trace.startswith("off:") else ""
+    out[NOT_MEASURED] = ({m: "tracer off: " + off for m in sorted(TRACE_METRICS)  # noqa: F821
+                          if m not in out[METRICS]} if off else {})  # noqa: F821
     out[PROBES] = []  # noqa: F821
     return out
 

@@ -1,13 +1,14 @@
-"""The headline table: per strategy, startup and first-pass latency, memory,
-faults and I/O (medians with their min–max spread over repetitions), a ratio
-against the read baseline, the best value of each column marked, and a warning
-on any cell whose spread is too wide to trust. Rendered as Markdown here, as
-HTML by analysis.html, and every cell x metric as results.csv."""
+"""The headline table: per strategy, startup and first-pass latency, throughput,
+memory, faults and I/O (medians with their min–max spread over the untraced
+repetitions), a ratio against the read baseline, the best value of each column
+marked, and a warning on any cell whose spread is too wide to trust. A value
+that was not measured is "–" with its reason in a footnote, never 0. Rendered
+as Markdown here, as HTML by analysis.html; every cell x metric goes to
+results.csv (analysis.results_csv)."""
 
-import csv
 from dataclasses import dataclass
 
-from analysis import schema, stats, units
+from analysis import schema, stats, storage_limit, units
 from analysis.cells import BASELINE
 
 
@@ -21,6 +22,7 @@ class Column:
     kind: str          # units.FORMATS key
     higher_is_better: bool = False
     per_storage: bool = False  # value divided by the run's calibrated storage limit
+    ratio: bool = True         # show the ratio to the baseline
 
 
 TIME_COLUMNS = [
@@ -30,8 +32,10 @@ TIME_COLUMNS = [
            "headline", "ms"),
     Column("total_cold", "total cold (ms)", schema.TOTAL_MS, "cold", "headline", "ms"),
     Column("total_warm", "total warm (ms)", schema.TOTAL_MS, "warm", "headline", "ms"),
-    Column("storage_fraction", "throughput / storage limit", schema.GBPS, "cold", "headline",
-           "percent", higher_is_better=True, per_storage=True),
+    Column("touched_gbps", "touched GB/s cold", schema.GBPS, "cold", "headline", "rate",
+           higher_is_better=True),
+    Column("storage_fraction", "throughput / storage limit", schema.READ_GBPS, "cold",
+           "headline", "percent", higher_is_better=True, per_storage=True),
 ]
 MEMORY_COLUMNS = [
     Column("rss_file", "RSS file", schema.RSS_FILE_BYTES, "cold", "headline", "bytes"),
@@ -42,11 +46,14 @@ MEMORY_COLUMNS = [
     Column(schema.MINOR_FAULTS, "minor faults", schema.MINOR_FAULTS, "cold", "headline", "count"),
     Column(schema.READ_BYTES, "read from storage", schema.READ_BYTES, "cold", "headline",
            "bytes"),
+    Column("amplification", "read amplification", schema.READ_AMPLIFICATION, "cold",
+           "headline", "times", ratio=False),
 ]
 COLUMNS = TIME_COLUMNS + MEMORY_COLUMNS
 
 
 BEST_TOLERANCE = 0.01  # medians within 1 % of the best are marked best too (ties)
+LIMIT_BEATEN = "not shown: the storage limit is not a limit on this run (see Caveats)"
 
 
 @dataclass
@@ -55,13 +62,22 @@ class Entry:
     ratio: float = None  # median / the baseline's median; None without a baseline
     best: bool = False
     noisy: bool = False  # the cell's spread in a timing metric is over stats.CV_LIMIT
+    note: str = None     # how the repetitions disagree (measured in some only)
+    mark: int = None     # its footnote's number
+
+
+@dataclass
+class Gap:
+    """No value, and why: shown as "–" with a footnote."""
+    note: str
+    mark: int = None
 
 
 @dataclass
 class HeadlineRow:
     label: str       # the run's label (host)
     strategy: str
-    entries: dict    # column key -> Entry or None
+    entries: dict    # column key -> Entry, Gap or None (no such cell)
 
 
 @dataclass
@@ -69,29 +85,35 @@ class Headline:
     rows: list
     patterns: dict   # run label -> {"startup": pattern, "headline": pattern}
     notes: list      # what the reader must know (no baseline, no calibration...)
+    footnotes: list = None  # [(mark, text)] for the Entry/Gap marks
 
 
-def _entry(run_cells, strategy, column):
+def _entry(run_cells, strategy, column, judgement):
     pattern = (run_cells.startup_pattern if column.role == "startup"
                else run_cells.headline_pattern)
     cell = run_cells.get(strategy, pattern, column.cache)
     if cell is None:
         return None
-    values = cell.values(column.metric)
-    if not values:
-        return None
+    if not cell.ok_rows:
+        return Gap("no repetition of this cell finished (see Repetitions that did not finish)")
     if column.per_storage:
-        limit = run_cells.run.storage_gbps
-        if not limit:
+        if not run_cells.run.storage_gbps:
             return None
-        values = [v / limit for v in values]
+        if judgement.wrong:
+            return Gap(LIMIT_BEATEN)
+    values = cell.values(column.metric)
+    availability = cell.availability(column.metric)
+    if not values:
+        return Gap(availability.text() or "not measured here")
+    if column.per_storage:
+        values = [v / run_cells.run.storage_gbps for v in values]
     summary = stats.summarize(values)
     noisy = summary.noisy and schema.spread_matters(column.metric, pattern)
-    return Entry(summary, noisy=noisy)
+    return Entry(summary, noisy=noisy, note=availability.text())
 
 
 def _mark_best(entries, column):
-    present = [e for e in entries if e is not None]
+    present = [e for e in entries if isinstance(e, Entry)]
     if len(present) < 2:
         return
     pick = max if column.higher_is_better else min
@@ -103,14 +125,36 @@ def _mark_best(entries, column):
         e.best = mark
 
 
+def _footnotes(rows, with_host):
+    """Numbers every Entry/Gap note; identical notes of one column share a number."""
+    keys, where = {}, {}
+    for c in COLUMNS:
+        for r in rows:
+            e = r.entries[c.key]
+            if e is None or not e.note:
+                continue
+            key = (c.key, e.note)
+            if key not in keys:
+                keys[key] = len(keys) + 1
+                where[key] = []
+            e.mark = keys[key]
+            where[key].append(("%s: `%s`" % (r.label, r.strategy)) if with_host
+                              else "`%s`" % r.strategy)
+    titles = {c.key: c.title for c in COLUMNS}
+    every = lambda k: "every strategy" if len(where[k]) == len(rows) else ", ".join(where[k])
+    return [(n, "%s, %s: %s" % (titles[k[0]], every(k), k[1]))
+            for k, n in sorted(keys.items(), key=lambda kv: kv[1])]
+
+
 def build_headline(all_run_cells):
     rows, patterns, notes = [], {}, []
     for rc in all_run_cells:
         label = rc.run.label
+        judgement = storage_limit.judge(rc)
         patterns[label] = {"startup": rc.startup_pattern, "headline": rc.headline_pattern}
         run_rows = []
         for strategy in rc.strategies:
-            entries = {c.key: _entry(rc, strategy, c) for c in COLUMNS}
+            entries = {c.key: _entry(rc, strategy, c, judgement) for c in COLUMNS}
             run_rows.append(HeadlineRow(label, strategy, entries))
         base = next((r for r in run_rows if r.strategy == BASELINE), None)
         if base is None:
@@ -120,14 +164,16 @@ def build_headline(all_run_cells):
             base_entry = base.entries[c.key] if base else None
             for r in run_rows:
                 e = r.entries[c.key]
-                if e is not None and base_entry is not None and base_entry.summary.median:
+                if (c.ratio and isinstance(e, Entry) and isinstance(base_entry, Entry)
+                        and base_entry.summary.median):
                     e.ratio = e.summary.median / base_entry.summary.median
             _mark_best([r.entries[c.key] for r in run_rows], c)
         if rc.run.storage_gbps is None:
             notes.append("%s: no storage calibration (calibration.json), so no throughput "
                          "fraction" % label)
         rows.extend(run_rows)
-    return Headline(rows=rows, patterns=patterns, notes=notes)
+    footnotes = _footnotes(rows, len(all_run_cells) > 1)
+    return Headline(rows=rows, patterns=patterns, notes=notes, footnotes=footnotes)
 
 
 @dataclass(frozen=True)
@@ -175,8 +221,7 @@ def spread_warnings(all_run_cells):
                     continue
                 if s.noisy:
                     out.append(SpreadWarning(rc.run.label, cell.name, metric, s))
-                by_rep = sorted((r[schema.REP], r[schema.METRICS][metric])
-                                for r in cell.ok_rows if metric in r[schema.METRICS])
+                by_rep = cell.values_by_rep(metric)
                 if len(by_rep) >= 3 and by_rep[0][0] == 1:
                     rest = stats.summarize(v for _, v in by_rep[1:]).median
                     if rest > 0 and by_rep[0][1] > SLOW_FIRST_FACTOR * rest:
@@ -190,6 +235,9 @@ def spread_warnings(all_run_cells):
 def format_entry(column, entry, markdown=True):
     if entry is None:
         return "–"
+    mark = " [%d]" % entry.mark if entry.mark else ""
+    if isinstance(entry, Gap):
+        return "–" + mark
     f = units.FORMATS[column.kind]
     s = entry.summary
     median = f(s.median)
@@ -203,7 +251,7 @@ def format_entry(column, entry, markdown=True):
         text += " " + units.ratio(entry.ratio)
     if entry.noisy:
         text += " ⚠"
-    return text
+    return text + mark
 
 
 def _md_escape(text):
@@ -228,42 +276,15 @@ def legend(headline):
     for startup, head in pats:
         parts.append("ready: pattern `%s`; first pass, total, throughput, memory, faults and "
                      "bytes read: pattern `%s`, after the pass" % (startup, head))
-    return ("Median (min–max) over repetitions; ×: ratio to the `%s` baseline's median; "
-            "**bold**: best in its column; ⚠: coefficient of variation over %d %%. %s."
+    return ("Median (min–max) over the untraced repetitions (see Where the numbers come "
+            "from); ×: ratio to the `%s` baseline's median; **bold**: best in its column; ⚠: "
+            "coefficient of variation over %d %%; –: no value (the footnote says why; never "
+            "0). touched GB/s: `gbps`, the bytes the pattern touched / total_ms; throughput / "
+            "storage limit: `read_gbps` (bytes read from storage / total_ms) over the "
+            "calibrated storage limit; read amplification: bytes read from storage / bytes "
+            "touched. %s."
             % (BASELINE, stats.CV_LIMIT * 100, "; ".join(parts)))
 
 
-# --- CSV: every cell x metric ---
-
-CSV_FIELDS = ["host", "run_id", "strategy", "pattern", "cache", "metric", "n", "failed_reps",
-              "median", "min", "max", "mean", "cv", "ci95_low", "ci95_high", "ratio_vs_read",
-              "noisy"]
-
-
-def write_csv(path, all_run_cells):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
-        w.writeheader()
-        for rc in all_run_cells:
-            for cell in rc.ordered_cells():
-                base = rc.get(BASELINE, cell.pattern, cell.cache)
-                if not cell.metrics:
-                    w.writerow({"host": rc.run.label, "run_id": rc.run.run_id,
-                                "strategy": cell.strategy, "pattern": cell.pattern,
-                                "cache": cell.cache, "metric": "", "n": 0,
-                                "failed_reps": len(cell.failed_rows)})
-                for metric, s in sorted(cell.metrics.items()):
-                    b = base.summary(metric) if base else None
-                    w.writerow({
-                        "host": rc.run.label, "run_id": rc.run.run_id,
-                        "strategy": cell.strategy, "pattern": cell.pattern,
-                        "cache": cell.cache, "metric": metric, "n": s.n,
-                        "failed_reps": len(cell.failed_rows), "median": repr(s.median),
-                        "min": repr(s.min), "max": repr(s.max), "mean": repr(s.mean),
-                        "cv": "" if s.cv is None else repr(s.cv),
-                        "ci95_low": "" if s.ci_low is None else repr(s.ci_low),
-                        "ci95_high": "" if s.ci_high is None else repr(s.ci_high),
-                        "ratio_vs_read": repr(s.median / b.median) if b and b.median else "",
-                        "noisy": "yes" if (s.noisy and schema.spread_matters(metric, cell.pattern))
-                        else "",
-                    })
+def footnote_lines(headline):
+    return ["[%d] %s" % (n, text) for n, text in (headline.footnotes or [])]

@@ -62,10 +62,24 @@ def ratio(r):
     return "×%.1e" % r
 
 
-FORMATS = {"ms": ms, "bytes": size, "count": count, "percent": percent, "rate": gbps, "ratio": ratio}
+def times(r):
+    """A factor such as a read amplification: '127.5×'."""
+    if r is None or math.isnan(r):
+        return "–"
+    return ("%.0f×" if abs(r) >= 1000 else "%.1f×") % r
 
 
-_KIND_OF_UNIT = {"ms": "ms", "bytes": "bytes", "GB/s": "rate", "percent": "count", "ratio": "ratio"}
+def us(v):
+    """Microseconds: '53 µs', '1.2 µs'."""
+    return "–" if v is None else "%s µs" % ms(v)
+
+
+FORMATS = {"ms": ms, "bytes": size, "count": count, "percent": percent, "rate": gbps,
+           "ratio": ratio, "times": times, "us": ms}  # µs: the same digits as ms
+
+
+_KIND_OF_UNIT = {"ms": "ms", "us": "us", "bytes": "bytes", "GB/s": "rate", "percent": "count",
+                 "ratio": "times"}
 
 
 def metric_kind(metric):

@@ -12,20 +12,33 @@ from analysis import compare, load_runs, stats  # noqa: E402
 
 FACTOR = 2.0
 SCALED = ("ready_ms", "first_pass_ms", "total_ms", "task_clock_ms")
+INVERSE = ("gbps", "read_gbps")  # rates: scaled by 1 / factor
 
 
-def with_nine_reps(run_dir, factor=1.0):
-    """Turns the fixture copy's 3 repetitions into 9 (each value three times) and
-    multiplies its times by factor (throughput by 1/factor)."""
+def with_nine_reps(run_dir, factor=1.0, traced_factor=None):
+    """Turns the fixture copy's 3 untraced repetitions of each cell into 9 (each value
+    three times), numbers its traced ones after them, and multiplies the untraced
+    times by factor (rates by 1/factor), the traced ones by traced_factor."""
     rows = [r for r in support.read_rows(run_dir) if r["status"] == "ok"]
     out = []
+
+    def scaled(r, rep, f):
+        r = dict(r, rep=rep, metrics=dict(r["metrics"]))
+        for m in SCALED:
+            r["metrics"][m] *= f
+        for m in INVERSE:
+            if m in r["metrics"]:
+                r["metrics"][m] /= f
+        return r
     for copy in range(3):
         for r in rows:
-            r = dict(r, rep=r["rep"] + 3 * copy, metrics=dict(r["metrics"]))
-            for m in SCALED:
-                r["metrics"][m] *= factor
-            r["metrics"]["gbps"] /= factor
-            out.append(r)
+            if not r["traced"]:
+                out.append(scaled(r, r["rep"] + 3 * copy, factor))
+    traced = {}
+    for r in rows:
+        if r["traced"]:
+            traced[r["cell"]] = traced.get(r["cell"], 0) + 1
+            out.append(scaled(r, 9 + traced[r["cell"]], traced_factor or factor))
     support.write_rows(run_dir, out)
 
 
@@ -60,19 +73,68 @@ class CompareTest(unittest.TestCase):
         changes, notes = compare.compare_runs(load_runs.load_run(self.a),
                                               load_runs.load_run(self.b))
         self.assertEqual(notes, [])
-        timed = [c for c in changes if c.metric in SCALED or c.metric == "gbps"]
+        timed = [c for c in changes if c.metric in SCALED + INVERSE]
         self.assertTrue(timed)
         for c in timed:
+            if c.metric == "read_gbps" and c.a.median == 0:
+                continue  # a warm cell reads nothing: 0 against 0
             self.assertEqual(c.verdict, compare.REGRESSED, (c.cell, c.metric))
-            expected = 1 / FACTOR if c.metric == "gbps" else FACTOR
+            expected = 1 / FACTOR if c.metric in INVERSE else FACTOR
             self.assertAlmostEqual(c.ratio, expected, places=9, msg=(c.cell, c.metric))
             self.assertLess(c.p, 0.01)
         others = [c for c in changes if c not in timed]
         self.assertTrue(others)
-        self.assertTrue(all(c.verdict == compare.NOISE for c in others))
+        self.assertEqual({c.verdict for c in others}, {compare.NOISE})
         # regressions first
         verdicts = [c.verdict for c in changes]
         self.assertEqual(verdicts, sorted(verdicts, key=compare.ORDER.get))
+
+    def test_traced_repetitions_are_not_compared(self):
+        tmp = support.TempDir()
+        try:
+            a, b = support.copy_fixture(tmp.path, "a"), support.copy_fixture(tmp.path, "b")
+            with_nine_reps(a)
+            with_nine_reps(b, traced_factor=10.0)  # only the traced repetitions got slower
+            changes, _ = compare.compare_runs(load_runs.load_run(a), load_runs.load_run(b))
+            self.assertEqual({c.verdict for c in changes}, {compare.NOISE})
+            self.assertEqual(changes[0].a.n, 9)
+        finally:
+            tmp.cleanup()
+
+    def test_a_metric_measured_on_one_side_only_is_not_a_change(self):
+        tmp = support.TempDir()
+        try:
+            a, b = support.copy_fixture(tmp.path, "a"), support.copy_fixture(tmp.path, "b")
+            support.edit_rows(b, lambda r: support.not_measured(r, "pss_bytes", "no smaps_rollup")
+                              if r["strategy"] == "read" and r["status"] == "ok" else None)
+            changes, _ = compare.compare_runs(load_runs.load_run(a), load_runs.load_run(b))
+            nc = [c for c in changes if c.verdict == compare.NOT_COMPARABLE]
+            self.assertEqual({(c.cell.split("/")[1], c.metric) for c in nc},
+                             {("read", "pss_bytes")})
+            self.assertEqual(nc[0].reason, "not measured in B (no smaps_rollup)")
+            self.assertEqual([c.verdict for c in changes][-len(nc):], [compare.NOT_COMPARABLE]
+                             * len(nc))  # listed last, never a regression
+            p = support.run_module("analysis.compare", a, b, "--fail-on-regression")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("| not comparable | `load/read/forward/cold` | pss_bytes | 1.00 GiB | – "
+                          "| not measured in B (no smaps_rollup) | – | 3/0 |", p.stdout)
+            self.assertIn("6 not comparable**", p.stdout)
+        finally:
+            tmp.cleanup()
+
+    def test_schema_1_against_schema_2(self):
+        changes, notes = compare.compare_runs(load_runs.load_run(support.FIXTURE_V1),
+                                              load_runs.load_run(support.FIXTURE))
+        self.assertIn("A: times from traced repetitions in 16 cells (the run predates schema "
+                      "2): they include the tracer's overhead", notes)
+        touch = [c for c in changes if c.metric == "touch_p50_us"]
+        self.assertTrue(touch)
+        self.assertTrue(all(c.verdict == compare.NOT_COMPARABLE and c.reason ==
+                            "not measured in A (not recorded: the run predates schema 2)"
+                            for c in touch))
+        # cells only in B (random:2048) are named, not compared
+        self.assertTrue(any(n.startswith("only in B: load/mmap:private,advise=random/random:2048")
+                            for n in notes))
 
     def test_command_line(self):
         out = os.path.join(self.tmp.path, "compare.md")

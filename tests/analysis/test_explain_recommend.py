@@ -22,8 +22,12 @@ class ExplainTest(unittest.TestCase):
 
     def test_random_advice(self):
         text = self.lines["mmap:private,advise=random"]
-        self.assertIn("no readahead (bpf_ra_* = 0)", text)
+        self.assertIn("no readahead (0 readahead windows)", text)
         self.assertIn("one file fault per page (262,144 faults)", text)
+        self.assertIn("1.00 GiB from the device in 262,144 block requests (4.00 KiB each on "
+                      "average), bio latency p50 53.0 µs", text)
+        self.assertIn("first touch p50 70.0 µs, p99 210 µs", text)
+        # untraced medians: 20000 / 1500 (the traced repetitions are 5 % slower)
         self.assertIn("13.3× slower than `mmap:private` to the end of the `forward` pass", text)
 
     def test_populate_pays_inside_ready(self):
@@ -32,12 +36,40 @@ class ExplainTest(unittest.TestCase):
 
     def test_lazy_mmap(self):
         text = self.lines["mmap:private"]
-        self.assertIn("readahead of 262,144 pages (100 % of the file) in 2,048 sync", text)
+        self.assertIn("readahead read 262,144 pages (100 % of the file) in 2,048 sync + 0 async "
+                      "windows (it asked for 267,264), 2.1 % of it never used (5,505 pages)",
+                      text)
         self.assertIn("fault-around windows spanned 245,760 pages", text)
         self.assertIn("ready at once, the I/O is paid by the first pass (1500 ms)", text)
 
+    def test_kernel_fault_latency_is_not_measured_here(self):
+        self.assertIn("first touch p50 0.9 µs, p99 1800 µs (kernel fault latency not measured "
+                      "here: fentry/fexit attach refused (EPERM) and no kprobes on this "
+                      "kernel)", self.lines["mmap:private"])
+        for text in self.lines.values():
+            self.assertNotIn("handle_mm_fault p50", text)
+
     def test_read(self):
         self.assertIn("no file page faults", self.lines["read"])
+        self.assertIn("every page of it used", self.lines["read"])
+
+    def test_schema_1_readahead_counted_what_it_asked_for(self):
+        lines = {e.strategy: e.text for e in explain.explain(run_cells(support.FIXTURE_V1))}
+        self.assertIn("readahead asked for 262,144 pages (100 % of the file) in 2,048 sync + 0 "
+                      "async windows", lines["mmap:private"])
+        self.assertNotIn("readahead read", lines["mmap:private"])
+
+    def test_untraced_cells_are_not_explained_from_nothing(self):
+        tmp = support.TempDir()
+        try:
+            run = support.copy_fixture(tmp.path)
+            support.edit_rows(run, lambda r: r.update(status="failed", error="tracer failed",
+                                                      metrics={}, exit_code=1)
+                              if r["traced"] and r["strategy"] == "read" else None)
+            lines = {e.strategy: e.text for e in explain.explain(run_cells(run))}
+            self.assertEqual(lines["read"], "not traced (no traced repetition of this cell)")
+        finally:
+            tmp.cleanup()
 
 
 class RecommendTest(unittest.TestCase):

@@ -133,9 +133,37 @@ class SchemaTest(unittest.TestCase):
 
     def test_load_run_reads_calibration_and_host(self):
         run = load_runs.load_run(support.FIXTURE)
-        self.assertEqual((run.host, run.storage_gbps, run.pagecache_gbps), ("fixture", 2.0, 4.0))
-        self.assertEqual(len(run.rows), 49)
+        self.assertEqual((run.host, run.storage_gbps, run.pagecache_gbps), ("fixture", 2.2, 4.0))
+        self.assertEqual(len(run.rows), 99)
         self.assertEqual(len(run.failed_rows), 1)
+        self.assertEqual(run.source_versions, frozenset({2}))
+        self.assertEqual(len(run.calibration.best), 3)
+        self.assertEqual(run.calibration.host_cache.verdict, "not_observed")
+
+    def test_schema_1_rows_are_upgraded(self):
+        for row in support.read_rows(support.FIXTURE_V1):
+            self.assertEqual(schema.validate(row), [])
+        run = load_runs.load_run(support.FIXTURE_V1)
+        self.assertEqual((run.storage_gbps, run.source_versions), (2.0, frozenset({1})))
+        self.assertEqual(len(run.rows), 49)
+        row = run.rows[0]
+        self.assertEqual(schema.validate(row), [])  # a valid schema 2 row now
+        self.assertEqual((row["schema_version"], row["traced"], row["not_measured"]),
+                         (2, True, {}))
+        m = row["metrics"]
+        self.assertNotIn("bpf_ra_pages", m)
+        self.assertIn("bpf_ra_requested_pages", m)
+        # read_gbps derived from the row's own read_bytes / total_ms (GB/s)
+        self.assertAlmostEqual(m["read_gbps"], m["read_bytes"] / m["total_ms"] / 1e6)
+
+    def test_schema_1_tracer_off_reason(self):
+        row = dict(support.read_rows(support.FIXTURE_V1)[0], trace="off: no BTF on this kernel")
+        row["metrics"] = {k: v for k, v in row["metrics"].items() if not k.startswith("bpf_")}
+        up = schema.upgrade(row)
+        self.assertEqual(schema.validate(up), [])
+        self.assertFalse(up["traced"])
+        self.assertEqual(up["not_measured"]["bpf_user_faults"], "tracer off: no BTF on this kernel")
+        self.assertEqual(schema.upgrade(dict(row, trace="off"))["not_measured"], {})
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ class FixtureReportTest(unittest.TestCase):
 
     def test_exit_status_and_summary(self):
         self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
-        self.assertIn("1 run, 49 rows", self.proc.stdout)
+        self.assertIn("1 run, 99 rows", self.proc.stdout)
         self.assertIn("⚠ fixture: load/mmap:private,populate/none/cold ready_ms", self.proc.stdout)
 
     def test_every_file(self):
@@ -52,10 +52,23 @@ class FixtureReportTest(unittest.TestCase):
             md = f.read()
         for section in ("## Hosts", "## Headline: time", "## Headline: memory, faults and I/O",
                         "## What the kernel did", "## Recommendation", "## Plots",
-                        "## Repetitions that did not finish", "Spread warnings"):
+                        "## Repetitions that did not finish", "Spread warnings",
+                        "### Where the numbers come from", "## Read amplification",
+                        "## Appendix: storage calibration"):
             self.assertIn(section, md)
+        self.assertNotIn("## Caveats", md)  # the fixture's limit holds, its host does not cache
         self.assertIn("![Startup latency](plots/startup.png)", md)
         self.assertIn("timed out after 1800 s", md)
+        self.assertIn("- [1] PSS, `mmap:private,populate`: measured in 2 of 3 untraced "
+                      "repetitions", md)
+        self.assertIn("tracer overhead on `load/mmap:private/forward/cold`: +5.0 %", md)
+        self.assertIn("| repetitions | 3 untraced + 1–3 traced per cell |", md)
+        with open(self.path("report.html"), encoding="utf-8") as f:
+            page = f.read()
+        for text in ("Where the numbers come from", "Read amplification",
+                     "Appendix: storage calibration", '<sup class="ref">[1]</sup>',
+                     "Crotty, Leis and Pavlo"):
+            self.assertIn(text, page)
 
     def test_csv(self):
         with open(self.path("results.csv"), newline="", encoding="utf-8") as f:
@@ -68,6 +81,15 @@ class FixtureReportTest(unittest.TestCase):
         r = by[("mmap:private,advise=random", "forward", "cold", "total_ms")]
         self.assertEqual((r["n"], r["failed_reps"]), ("3", "1"))
         self.assertEqual({x["host"] for x in rows}, {"fixture"})
+        self.assertEqual(r["repetitions"], "untraced")
+        r = by[("mmap:private", "forward", "cold", "bpf_filemap_faults")]
+        self.assertEqual((r["n"], r["repetitions"], r["not_measured"]), ("3", "traced", ""))
+        r = by[("read", "none", "cold", "gbps")]  # not measured: a row, no number
+        self.assertEqual((r["n"], r["median"]), ("0", ""))
+        self.assertEqual(r["not_measured"], "not measured here: does not apply: pattern none "
+                         "touches nothing")
+        r = by[("read", "forward", "cold", "bpf_fault_p50_us")]
+        self.assertIn("fentry/fexit attach refused", r["not_measured"])
 
     def test_html_is_self_contained(self):
         with open(self.path("report.html"), encoding="utf-8") as f:
@@ -106,6 +128,46 @@ class FixtureReportTest(unittest.TestCase):
             not_white = np.mean(np.any(pixels < 0.9, axis=2))
             self.assertGreater(not_white, 0.02, "the page looks blank at width %d" % width)
             self.assertGreater(float(np.std(pixels)), 0.05)
+
+
+class CaveatsReportTest(unittest.TestCase):
+    def test_a_schema_1_run_with_the_old_calibration(self):
+        tmp = support.TempDir()
+        try:
+            run = support.copy_fixture(tmp.path, source=support.FIXTURE_V1)
+            p = support.run_module("analysis.report", run, "--quiet")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(run, "report.md"), encoding="utf-8") as f:
+                md = f.read()
+            self.assertIn("## Caveats", md)
+            self.assertIn("- ⚠ fixture: times from traced repetitions: this run predates "
+                          "schema 2", md)
+            self.assertIn("is beaten by `mmap:private,populate` at 105.3 %", md)
+            self.assertIn("read amplification, every strategy: not recorded: the run predates "
+                          "schema 2", md)
+            self.assertIn("readahead asked for 262,144 pages", md)
+        finally:
+            tmp.cleanup()
+
+    def test_host_cache_and_a_wrong_limit(self):
+        tmp = support.TempDir()
+        try:
+            def cal(c):
+                c["storage"]["gbps"] = 1.39
+                c["host_cache"].update(verdict="observed", again_gbps=6.5)
+            run = support.copy_with(tmp, calibration=cal)
+            p = support.run_module("analysis.report", run, "--quiet")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(run, "report.md"), encoding="utf-8") as f:
+                md = f.read()
+            caveats = md[md.index("## Caveats"):md.index("## Headline: time")]
+            self.assertIn("the storage limit (1.39 GB/s, fio O_DIRECT bs=2M qd=32 (libaio)) is "
+                          "beaten by", caveats)
+            self.assertIn("“cold” means cold in the guest only: the host caches this virtual "
+                          "disk", caveats)
+            self.assertIn("again (dropped from the guest's cache) at 6.50 GB/s", caveats)
+        finally:
+            tmp.cleanup()
 
 
 class MultiHostReportTest(unittest.TestCase):

@@ -19,6 +19,7 @@
 #include "harness/bench_json.h"
 #include "harness/child_process.h"
 #include "harness/credentials.h"
+#include "harness/doctor_verdicts.h"
 #include "harness/fleet.h"
 #include "schema/metrics.h"
 
@@ -46,7 +47,32 @@ struct Launch {
   std::optional<std::string> error;
   std::vector<std::string> warnings;
   Availability availability;
+  std::optional<std::string> trace_error;  // a traced repetition's tracer failed: why
 };
+
+bool is_bpf_metric(const std::string& name) {
+  return name.starts_with("bpf_");
+}
+
+// A traced repetition's not_measured: every bpf_* metric the tracer did not
+// give, with why (what it said it cannot measure, or why it did not run). An
+// untraced repetition lists none (its `traced: false` says it).
+void trace_availability(bool traced_rep, const std::string& why_untraced,
+                        const std::map<std::string, double>& metrics, Availability& a) {
+  if (!traced_rep) {
+    for (auto it = a.not_measured.begin(); it != a.not_measured.end();)
+      it = is_bpf_metric(it->first) ? a.not_measured.erase(it) : std::next(it);
+    return;
+  }
+  for (const auto& m : metric::kAll) {
+    const std::string name(m.name);
+    if (is_bpf_metric(name) && !metrics.count(name))
+      a.not_measured_because(
+          name, why_untraced.empty()
+                    ? std::string("the tracer reported no value for it in this repetition")
+                    : "this traced repetition ran untraced: " + why_untraced);
+  }
+}
 
 Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& stem,
                  const std::vector<std::string>& procs) {
@@ -71,13 +97,15 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
                                    json_part};
   for (auto& a : global_drop_for_bench(plan.drop_caches, cell.cache, ctx.user))
     argv.push_back(std::move(a));
-  // Timed-region trace counters: the tracer runs here (with the harness's
-  // privileges) and the bench asks it to begin and end each timed region
-  // (bpf/region_proxy.h); the first repetition also records the per-event
-  // timeline and RSS samples.
+  // Timed-region trace counters, in traced repetitions only: the tracer runs
+  // here (with the harness's privileges) and the bench asks it to begin and
+  // end each timed region (bpf/region_proxy.h); it also records the region's
+  // per-event timeline and RSS samples. Untraced repetitions run the bench
+  // alone: their times, memory and faults are the headline numbers.
+  const bool traced = ctx.trace && cell.traced;
   std::string timeline_dir;
   UniqueFd request_read, request_write, reply_read, reply_write;
-  if (ctx.trace) {
+  if (traced) {
     int request[2], reply[2];
     if (::pipe2(request, O_CLOEXEC) != 0 || ::pipe2(reply, O_CLOEXEC) != 0)
       throw std::system_error(errno, std::generic_category(), "pipe");
@@ -86,28 +114,29 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
     reply_read.reset(reply[0]);
     reply_write.reset(reply[1]);
     argv.insert(argv.end(), {"--trace-proxy", "3,4"});
-    if (cell.rep == 1) {
-      timeline_dir = ctx.store->path("raw/." + stem + ".timeline");
-      std::error_code ec;
-      fs::create_directories(timeline_dir, ec);
-      if (ec) timeline_dir.clear();
-    }
+    timeline_dir = ctx.store->path("raw/." + stem + ".timeline");
+    std::error_code ec;
+    fs::create_directories(timeline_dir, ec);
+    if (ec) timeline_dir.clear();
   }
   UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   Launch l;
   SpawnOptions spawn_options{argv, procs, -1, log_fd.get(), log_fd.get()};
-  if (ctx.trace) spawn_options.fds = {{request_write.get(), 3}, {reply_read.get(), 4}};
+  if (traced) spawn_options.fds = {{request_write.get(), 3}, {reply_read.get(), 4}};
   spawn_options.as_user = ctx.user;
   pid_t pid = spawn(spawn_options);
   request_write.reset();  // the bench holds the other ends now
   reply_read.reset();
 #if FAULTLINE_HARNESS_BPF
   std::unique_ptr<bpf::RegionServer> server;
-  if (ctx.trace) {
+  if (traced) {
     const FsIds root_files = FsIds::root();  // tracefs and BTF are root's
     server = std::make_unique<bpf::RegionServer>(plan.model, timeline_dir, pid, request_read.get(),
                                                  reply_write.get());
-    if (!server->ok()) l.warnings.push_back("tracing off for this cell: " + server->error());
+    if (!server->ok()) {
+      l.warnings.push_back("tracing off for this cell: " + server->error());
+      l.trace_error = server->error();
+    }
   }
   l.exit = wait_child(pid, plan.cell_timeout_s, [&] {
     if (!server) {
@@ -119,10 +148,10 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
     }
   });
   // The bpf_* counters are the tracer's own, not what the bench reported.
-  std::map<std::string, double> traced;
+  std::map<std::string, double> traced_metrics;
   Availability tracer_availability;
   if (server) {
-    traced = server->last_metrics();
+    traced_metrics = server->last_metrics();
     tracer_availability = server->availability();
   }
 #else
@@ -163,10 +192,11 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
                   : fmt::format("faultline-bench exited with {}{}{}", l.exit.exit_code.value_or(-1),
                                 tail.empty() ? "" : ": ", tail);
   }
-#if FAULTLINE_HARNESS_BPF
+  // The bpf_* counters are the tracer's own, never the bench's.
   for (auto it = l.metrics.begin(); it != l.metrics.end();)
-    it = it->first.starts_with("bpf_") ? l.metrics.erase(it) : std::next(it);
-  l.metrics.insert(traced.begin(), traced.end());
+    it = is_bpf_metric(it->first) ? l.metrics.erase(it) : std::next(it);
+#if FAULTLINE_HARNESS_BPF
+  l.metrics.insert(traced_metrics.begin(), traced_metrics.end());
   l.availability.merge(tracer_availability);
 #endif
   std::error_code ec;
@@ -222,35 +252,45 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
   }
   std::vector<std::string> procs = cgroup ? cgroup->procs_files() : std::vector<std::string>{};
 
+  // Why a traced repetition has no bpf_* ("" when it has them, or is untraced).
+  std::string why_untraced = cell.traced && !ctx.trace ? ctx.trace_off : "";
 #if FAULTLINE_HARNESS_BPF
   std::unique_ptr<bpf::Tracer> tracer;
-  bpf::TraceCounters before;
+  std::optional<bpf::TraceCounters> at_release, at_all_ready;
   // A single faultline-bench has its timed regions traced on request
-  // (run_bench); a fleet of faultline-hold loaders is traced here, whole, by
-  // the cell's cgroup.
-  if (ctx.trace && plan.processes > 1 && cgroup && cgroup->id()) {
+  // (run_bench); a fleet of faultline-hold loaders is traced here by the
+  // cell's cgroup, over the same scope: from the barrier's release to the
+  // last loader's ready.
+  const bool trace_fleet = ctx.trace && cell.traced && plan.processes > 1;
+  if (trace_fleet && cgroup && cgroup->id()) {
     const FsIds root_files = FsIds::root();  // tracefs and BTF are root's
     bpf::TraceFilter filter;
     filter.cgroup_id = *cgroup->id();
     filter.files = {plan.model};
     tracer = std::make_unique<bpf::Tracer>(filter);
-    if (tracer->ok() && tracer->start()) {
-      before = tracer->snapshot();
-      row.traced = true;
-    } else {
+    if (!tracer->ok() || !tracer->start()) {
       row.warnings.push_back("tracing off for this cell: " + tracer->error());
+      why_untraced = tracer->error();
       tracer.reset();
     }
-  } else if (ctx.trace && plan.processes > 1) {
+  } else if (trace_fleet) {
     row.warnings.push_back("tracing off for this cell: no cgroup v2 identity for the cell");
+    why_untraced = "no cgroup v2 identity for the cell";
   }
+  FleetHooks hooks;
+  if (tracer) {
+    hooks.at_release = [&] { at_release = tracer->snapshot(); };
+    hooks.at_all_ready = [&] { at_all_ready = tracer->snapshot(); };
+  }
+#else
+  FleetHooks hooks;
 #endif
 
   Launch l;
   try {
     if (plan.processes > 1) {
-      auto f =
-          run_fleet(ctx.hold, plan, cell, procs, ctx.store->path("raw/" + stem + ".log"), ctx.user);
+      auto f = run_fleet(ctx.hold, plan, cell, procs, ctx.store->path("raw/" + stem + ".log"),
+                         ctx.user, hooks);
       l.exit = f.exit;
       l.metrics = f.sums;
       l.fleet = f.processes;
@@ -258,6 +298,7 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
       l.warnings = f.warnings;
     } else {
       l = run_bench(ctx, cell, stem, procs);
+      if (l.trace_error) why_untraced = *l.trace_error;
     }
   } catch (const std::exception& e) {
     l.error = e.what();
@@ -266,14 +307,20 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
 
 #if FAULTLINE_HARNESS_BPF
   if (tracer) {
-    auto delta = tracer->snapshot() - before;
     tracer->stop();
-    for (const auto& [name, value] : bpf::to_metrics(delta)) l.metrics[name] = value;
-    try {
-      ctx.store->write_json("raw/" + stem + ".trace.json", bpf::to_json(delta));
-      row.raw.push_back("raw/" + stem + ".trace.json");
-    } catch (const std::exception& e) {
-      l.warnings.push_back(fmt::format("trace JSON not written: {}", e.what()));
+    l.availability.merge(tracer->availability());
+    if (at_release && at_all_ready) {
+      auto delta = *at_all_ready - *at_release;
+      for (const auto& [name, value] : bpf::to_metrics(delta)) l.metrics[name] = value;
+      row.traced = true;
+      try {
+        ctx.store->write_json("raw/" + stem + ".trace.json", bpf::to_json(delta));
+        row.raw.push_back("raw/" + stem + ".trace.json");
+      } catch (const std::exception& e) {
+        l.warnings.push_back(fmt::format("trace JSON not written: {}", e.what()));
+      }
+    } else {
+      why_untraced = "the fleet never reached its timed region";
     }
   }
 #endif
@@ -289,10 +336,15 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
       l.metrics[std::string(metric::kCgroupMajorFaults)] = double(*v);
     cgroup->remove();
   }
-  if (ctx.trace && plan.processes == 1) {
+  if (ctx.trace && cell.traced && plan.processes == 1) {
     row.traced = l.metrics.count(std::string(metric::kBpfDropped)) > 0;
-    if (!row.traced) row.warnings.push_back("faultline-bench ran untraced (see its log in raw/)");
+    if (!row.traced) {
+      row.warnings.push_back("faultline-bench ran untraced (see its log in raw/)");
+      if (why_untraced.empty())
+        why_untraced = "faultline-bench did not ask for its region to be traced";
+    }
   }
+  trace_availability(cell.traced, why_untraced, l.metrics, l.availability);
   if (auto it = l.metrics.find(std::string(metric::kBpfDropped));
       it != l.metrics.end() && it->second > 0)
     l.warnings.push_back(fmt::format("the tracer dropped {:.0f} timeline events", it->second));
@@ -305,6 +357,7 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
   row.metrics = std::move(l.metrics);
   row.fleet = std::move(l.fleet);
   row.warnings.insert(row.warnings.end(), l.warnings.begin(), l.warnings.end());
+  apply_doctor_verdicts(ctx.doctor_failed, row);
   const bool sigkilled = l.exit.term_signal == SIGKILL;
   if (oom_kills > 0 || (sigkilled && plan.memory_limit_bytes && !l.exit.timed_out)) {
     row.status = runs::Status::kOomKilled;
@@ -324,7 +377,9 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
   if (row.status == runs::Status::kOk && plan.processes == 1 &&
       !row.metrics.count(std::string(metric::kReadyMs))) {
     row.status = runs::Status::kFailed;
-    row.error = "faultline-bench reported no ready_ms";
+    auto why = row.not_measured.find(std::string(metric::kReadyMs));
+    row.error = why == row.not_measured.end() ? "faultline-bench reported no ready_ms"
+                                              : "ready_ms not measured: " + why->second;
   }
   for (const char* ext : {".json", ".timeline.json", ".log"})
     if (fs::exists(ctx.store->path("raw/" + stem + ext))) row.raw.push_back("raw/" + stem + ext);

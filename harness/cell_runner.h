@@ -1,9 +1,13 @@
 // One cell x repetition in a fresh process: faultline-bench filtered to exactly
 // that cell (--iterations 1, JSON into raw/), or a fleet of faultline-hold
-// loaders for --processes N; inside its own cgroup, traced by cgroup id when
-// tracing is on. Every outcome but an interrupt becomes a runs.jsonl row.
+// loaders for --processes N; inside its own cgroup. Traced repetitions have
+// the tracer on their timed region (its bpf_*, timeline and RSS samples);
+// untraced ones run alone and give the headline numbers. Every outcome but an
+// interrupt becomes a runs.jsonl row, with its not_measured reasons and the
+// doctor's verdicts applied.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +34,8 @@ struct RunContext {
   // harness keeps root for the tracer, cache drops and cgroups; nullptr:
   // they run with the harness's own credentials (--as-root, or not root).
   const Credentials* user = nullptr;
+  // `faultline doctor`'s failed families (env.json "doctor"): family -> reason.
+  std::map<std::string, std::string> doctor_failed;
 };
 
 // Runs the cell (`index` = its position in plan.cells()). nullopt when the run

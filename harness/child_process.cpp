@@ -246,7 +246,8 @@ std::string find_program(const std::string& name) {
 }
 
 std::optional<std::string> capture_output(const std::vector<std::string>& argv, double timeout_s,
-                                          const Credentials* as_user) {
+                                          const Credentials* as_user,
+                                          const std::vector<std::string>& cgroup_procs) {
   if (argv.empty()) return std::nullopt;
   std::string exe = find_program(argv[0]);
   if (exe.empty()) return std::nullopt;
@@ -257,7 +258,7 @@ std::optional<std::string> capture_output(const std::vector<std::string>& argv, 
   args[0] = exe;
   pid_t pid;
   try {
-    pid = spawn({args, {}, -1, out[1], devnull, {}, as_user});
+    pid = spawn({args, cgroup_procs, -1, out[1], devnull, {}, as_user});
   } catch (const std::exception&) {
     ::close(out[0]);
     ::close(out[1]);

@@ -66,10 +66,12 @@ std::string sibling_executable(const std::string& name, const char* env_var);
 namespace faultline::harness {
 
 // Runs argv (PATH lookup when argv[0] has no '/') and returns its stdout, or
-// nullopt when it cannot run or exits nonzero. stderr goes to /dev/null.
+// nullopt when it cannot run or exits nonzero. stderr goes to /dev/null. The
+// child runs as `as_user` when given and joins `cgroup_procs` before exec.
 std::optional<std::string> capture_output(const std::vector<std::string>& argv,
                                           double timeout_s = 30,
-                                          const Credentials* as_user = nullptr);
+                                          const Credentials* as_user = nullptr,
+                                          const std::vector<std::string>& cgroup_procs = {});
 
 // argv[0] found in PATH (or as given when it holds a '/'); "" when missing.
 std::string find_program(const std::string& name);

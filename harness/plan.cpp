@@ -28,6 +28,10 @@ void check_counts(const Plan& plan, const std::string& prefix) {
   if (plan.reps < 1 || plan.reps > kMaxReps)
     throw std::invalid_argument(
         fmt::format("{}reps {}: must be 1..{}", prefix, plan.reps, kMaxReps));
+  if (plan.traced_reps < 0 || plan.traced_reps > kMaxReps)
+    throw std::invalid_argument(fmt::format("{}{} {}: must be 0..{}", prefix,
+                                            prefix == "--" ? "traced-reps" : "traced_reps",
+                                            plan.traced_reps, kMaxReps));
   if (plan.processes < 1 || plan.processes > kMaxProcesses)
     throw std::invalid_argument(
         fmt::format("{}processes {}: must be 1..{}", prefix, plan.processes, kMaxProcesses));
@@ -103,10 +107,10 @@ std::string Cell::key() const {
 
 std::vector<Cell> Plan::cells() const {
   std::vector<Cell> out;
-  for (int rep = 1; rep <= reps; ++rep)
+  for (int rep = 1; rep <= reps + traced_reps; ++rep)
     for (const auto& s : strategies)
       for (const auto& p : patterns)
-        for (const auto& c : caches) out.push_back({s, p, c, rep});
+        for (const auto& c : caches) out.push_back({s, p, c, rep, rep > reps});
   return out;
 }
 
@@ -136,16 +140,18 @@ void PlanRequest::merge_plan_file(const std::string& path) {
       throw std::invalid_argument(
           fmt::format("plan file {}: \"{}\" must be a string or a list of strings", path, key));
   };
-  static const char* kKeys[] = {"preset", "model",        "size",          "strategies", "patterns",
-                                "caches", "memory_limit", "reps",          "processes",  "seed",
-                                "cache",  "drop_caches",  "cell_timeout_s"};
+  static const char* kKeys[] = {"preset",      "model",         "size",         "strategies",
+                                "patterns",    "caches",        "memory_limit", "reps",
+                                "traced_reps", "processes",     "seed",         "cache",
+                                "drop_caches", "cell_timeout_s"};
   for (const auto& [key, _] : j.items()) {
     bool known = false;
     for (const char* k : kKeys) known = known || key == k;
     if (!known)
       throw std::invalid_argument(fmt::format(
           "plan file {}: unknown key \"{}\" (valid: preset, model, size, strategies, patterns, "
-          "caches, reps, memory_limit, processes, seed, drop_caches, cell_timeout_s)",
+          "caches, reps, traced_reps, memory_limit, processes, seed, drop_caches, "
+          "cell_timeout_s)",
           path, key));
   }
   text("preset", preset);
@@ -164,6 +170,7 @@ void PlanRequest::merge_plan_file(const std::string& path) {
     field = j[key].get<int>();
   };
   integer("reps", reps);
+  integer("traced_reps", traced_reps);
   integer("processes", processes);
   if (j.contains("seed") && j["seed"].is_number_unsigned()) seed = j["seed"].get<std::uint64_t>();
   if (j.contains("drop_caches") && j["drop_caches"].is_boolean())
@@ -213,6 +220,8 @@ Plan resolve_plan(const PlanRequest& r, int numa_nodes) {
   if (plan.caches.empty()) throw std::invalid_argument("--cache: no cache state given");
 
   plan.reps = r.reps.value_or(preset ? preset->reps : 3);
+  // No tracer, no traced repetitions.
+  plan.traced_reps = r.trace ? r.traced_reps.value_or(1) : 0;
   plan.processes = r.processes.value_or(1);
   check_counts(plan, "--");
   if (!r.memory_limit.empty()) {
@@ -283,6 +292,7 @@ nlohmann::json to_json(const Plan& p) {
       {"caches", p.caches},
       {"skipped", p.skipped},
       {"reps", p.reps},
+      {"traced_reps", p.traced_reps},
       {"memory_limit_bytes", nullptr},
       {"processes", p.processes},
       {"drop_caches", p.drop_caches},
@@ -310,6 +320,8 @@ Plan plan_from_json(const nlohmann::json& j) {
     p.caches = j.at("caches").get<std::vector<std::string>>();
     p.skipped = j.value("skipped", std::vector<std::string>{});
     p.reps = whole_number<int>(j, "reps");
+    // Plans written before traced repetitions existed traced every repetition.
+    p.traced_reps = j.contains("traced_reps") ? whole_number<int>(j, "traced_reps") : 0;
     if (!j.at("memory_limit_bytes").is_null())
       p.memory_limit_bytes = whole_number<std::uint64_t>(j, "memory_limit_bytes");
     p.processes = whole_number<int>(j, "processes");

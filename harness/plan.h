@@ -16,14 +16,15 @@ namespace faultline::harness {
 // What the user asked for, as text (flags and/or a --plan JSON file). Empty /
 // nullopt = "take it from the preset".
 struct PlanRequest {
-  std::string preset;      // "" = quick, or custom when strategies are given
-  std::string model;       // path; "" = generated default model of `size`
-  std::string size;        // "1G"
-  std::string strategies;  // comma list (parse_strategy_list)
-  std::string patterns;    // comma list; "all" = every pattern that fits the model
-  std::string caches;      // "cold,warm"
-  std::optional<int> reps;
-  std::string memory_limit;  // "2G"
+  std::string preset;              // "" = quick, or custom when strategies are given
+  std::string model;               // path; "" = generated default model of `size`
+  std::string size;                // "1G"
+  std::string strategies;          // comma list (parse_strategy_list)
+  std::string patterns;            // comma list; "all" = every pattern that fits the model
+  std::string caches;              // "cold,warm"
+  std::optional<int> reps;         // untraced repetitions (headline numbers)
+  std::optional<int> traced_reps;  // traced repetitions on top (bpf_* evidence)
+  std::string memory_limit;        // "2G"
   std::optional<int> processes;
   bool drop_caches = false;
   bool trace = true;
@@ -47,11 +48,15 @@ const std::vector<PresetInfo>& plan_presets();
 std::string preset_names();  // "quick, standard, seed, llama.cpp, full"
 
 // One measurement: a cell (strategy x pattern x cache) at one repetition.
+// Repetitions 1..reps are untraced (their times, memory and faults are the
+// headline numbers); reps+1..reps+traced_reps run with the tracer, its
+// timeline and RSS sampler attached (their bpf_* are the cell's evidence).
 struct Cell {
   std::string strategy;  // canonical spec
   std::string pattern;   // canonical pattern
   std::string cache;     // "cold" | "warm"
   int rep = 1;           // 1-based
+  bool traced = false;   // a traced repetition
 
   // faultline-bench's benchmark name: load/<strategy>/<pattern>/<cache>.
   std::string name() const;
@@ -66,7 +71,8 @@ struct Plan {
   std::uint64_t model_bytes = 0;
   std::vector<std::string> strategies, patterns, caches;
   std::vector<std::string> skipped;  // "llama.cpp:numa: needs several NUMA nodes"
-  int reps = 3;
+  int reps = 3;                      // untraced repetitions per cell
+  int traced_reps = 1;               // traced repetitions per cell (0 with --no-trace)
   std::optional<std::uint64_t> memory_limit_bytes;
   int processes = 1;
   bool drop_caches = false;
@@ -75,7 +81,9 @@ struct Plan {
   double cell_timeout_s = 1800;
 
   // Every cell x repetition, repetition-major (rep 1 of every cell first), so
-  // an interrupted run has spread over the whole matrix.
+  // an interrupted run has spread over the whole matrix; the untraced
+  // repetitions of every cell first, the traced ones last, so an interrupted
+  // run has its headline numbers.
   std::vector<Cell> cells() const;
 };
 

@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "schema/metrics.h"
 #include "datasets/size.h"
+#include "schema/metrics.h"
 
 namespace faultline::harness {
 
@@ -29,8 +29,8 @@ Progress::Progress(int total, int already_done, bool quiet)
 
 std::string Progress::prefix(const Cell& cell, int reps) const {
   int width = int(std::to_string(total_).size());
-  return fmt::format("[{:>{}}/{}] {} rep {}/{}", done_ + 1, width, total_, cell.name(), cell.rep,
-                     reps);
+  return fmt::format("[{:>{}}/{}] {} rep {}/{}{}", done_ + 1, width, total_, cell.name(), cell.rep,
+                     reps, cell.traced ? " (traced)" : "");
 }
 
 std::string Progress::eta() const {

@@ -4,6 +4,7 @@
 // and, at the end, the comparison table and where the results are.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "harness/plan.h"
@@ -22,14 +23,19 @@ struct RunOptions {
   bool quiet = false;
   bool no_trace = false;
   bool no_calibration = false;
-  bool as_root = false;  // under sudo: benchmarks as root, not as the invoking user
-  int reps = 0;          // --reps (0 = not given)
-  int processes = 0;     // --processes (0 = not given)
+  bool as_root = false;            // under sudo: benchmarks as root, not as the invoking user
+  bool no_wait = false;            // --no-wait: refuse when another run holds the host lock
+  int reps = 0;                    // --reps (0 = not given)
+  std::optional<int> traced_reps;  // --traced-reps
+  int processes = 0;               // --processes (0 = not given)
 };
 
 // Registers `faultline run`; its callback ends through CLI::RuntimeError with
-// the exit code: 0 done, 1 failure while running, 2 bad arguments (nothing
-// ran), 130 / 143 interrupted (resumable).
+// the exit code: 0 every cell ok (or an outcome the plan expects: an OOM kill
+// under --memory-limit) and the report written; 1 otherwise (after writing
+// everything; the last line counts what was not ok), or another run holds
+// the host lock and --no-wait; 2 bad arguments (nothing ran); 128 + signal
+// interrupted (resumable; interrupted while waiting for the lock: nothing ran).
 void add_run_command(CLI::App& app);
 
 int run(const RunOptions& options);

@@ -6,10 +6,10 @@
 
 #include <fmt/format.h>
 
-#include "schema/metrics.h"
 #include "datasets/size.h"
 #include "harness/progress.h"
 #include "harness/runs_schema.h"
+#include "schema/metrics.h"
 
 namespace faultline::harness {
 namespace {
@@ -62,7 +62,11 @@ std::string summary_table(const Plan& plan, const std::vector<nlohmann::json>& r
   std::map<std::pair<std::string, std::string>, std::map<std::string, std::array<Stat, 3>>> t;
   for (const auto& r : rows) {
     if (!runs::validate(r).empty()) continue;
-    auto& [ready, mem, total] = t[{r[runs::field::kStrategy], r[runs::field::kPattern]}][r[runs::field::kCache]];
+    // Headline numbers come from the untraced repetitions only (1..reps;
+    // the traced ones are numbered after them).
+    if (r.value(runs::field::kRep, 0) > plan.reps) continue;
+    auto& [ready, mem, total] =
+        t[{r[runs::field::kStrategy], r[runs::field::kPattern]}][r[runs::field::kCache]];
     const auto& m = r[runs::field::kMetrics];
     if (r[runs::field::kStatus] != "ok") {
       ready.failures[r[runs::field::kStatus]]++;
@@ -114,7 +118,8 @@ std::string summary_table(const Plan& plan, const std::vector<nlohmann::json>& r
     return out;
   };
   std::string out = fmt::format(
-      "median (min…max) over repetitions; ready = open → usable pointer, total = ready + "
+      "median (min…max) over the untraced repetitions; ready = open → usable pointer, total = "
+      "ready + "
       "pattern; {} = {}\n",
       fleet ? "fleet rss/pss" : "rss",
       fleet

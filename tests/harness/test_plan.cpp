@@ -29,7 +29,8 @@ TEST(Plan, QuickPresetIsTheIssuesMatrix) {
   EXPECT_THAT(p.patterns, ::testing::ElementsAre("none", "forward"));
   EXPECT_THAT(p.caches, ::testing::ElementsAre("cold", "warm"));
   EXPECT_EQ(p.reps, 3);
-  EXPECT_EQ(p.cells().size(), 11u * 2 * 2 * 3);
+  EXPECT_EQ(p.traced_reps, 1);
+  EXPECT_EQ(p.cells().size(), 11u * 2 * 2 * (3 + 1));
 }
 
 TEST(Plan, LlamaCppNumaRunsOnOneNodeToo) {
@@ -55,6 +56,7 @@ TEST(Plan, CustomMatrixIsCanonicalAndRepMajor) {
   r.patterns = "forward";
   r.caches = "warm,cold";
   r.reps = 2;
+  r.traced_reps = 0;
   r.size = "64M";
   Plan p = resolve_plan(r, 1);
   EXPECT_EQ(p.preset, "custom");
@@ -67,6 +69,45 @@ TEST(Plan, CustomMatrixIsCanonicalAndRepMajor) {
   std::set<std::string> keys;
   for (const auto& c : cells) keys.insert(c.key());
   EXPECT_EQ(keys.size(), cells.size());
+}
+
+TEST(Plan, UntracedRepsFirstThenTracedRepsNumberedAfterThem) {
+  PlanRequest r;
+  r.strategies = "read,mmap:private";
+  r.patterns = "none";
+  r.caches = "cold";
+  r.reps = 3;
+  r.traced_reps = 2;
+  r.size = "64M";
+  Plan p = resolve_plan(r, 1);
+  EXPECT_EQ(p.reps, 3);
+  EXPECT_EQ(p.traced_reps, 2);
+  auto cells = p.cells();
+  ASSERT_EQ(cells.size(), 2u * 5);
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    EXPECT_EQ(cells[i].rep, int(i / 2) + 1);
+    EXPECT_EQ(cells[i].traced, cells[i].rep > 3) << cells[i].key();
+  }
+  EXPECT_EQ(cells[6].key(), "load/read/none/cold#4");
+  std::set<std::string> keys;
+  for (const auto& c : cells) keys.insert(c.key());
+  EXPECT_EQ(keys.size(), cells.size());
+  // Default: one traced repetition; none without the tracer.
+  r.traced_reps.reset();
+  EXPECT_EQ(resolve_plan(r, 1).traced_reps, 1);
+  r.trace = false;
+  r.traced_reps = 2;
+  EXPECT_EQ(resolve_plan(r, 1).traced_reps, 0);
+  EXPECT_EQ(resolve_plan(r, 1).cells().size(), 2u * 3);
+  // Stored and read back; a plan.json from before traced repetitions has none.
+  Plan q = plan_from_json(to_json(p));
+  EXPECT_EQ(q.traced_reps, 2);
+  auto old = to_json(p);
+  old.erase("traced_reps");
+  EXPECT_EQ(plan_from_json(old).traced_reps, 0);
+  r.trace = true;
+  r.traced_reps = -1;
+  EXPECT_THROW(resolve_plan(r, 1), std::invalid_argument);
 }
 
 TEST(Plan, BadArgumentsNameTheProblem) {
@@ -105,13 +146,14 @@ TEST(Plan, PlanFileFillsWhatFlagsLeaveOpen) {
   std::string path =
       ::testing::TempDir() + "/faultline-plan-" + std::to_string(::getpid()) + ".json";
   std::ofstream(path) << R"({"strategies": ["read", "mmap:shared"], "patterns": "none",
-                            "reps": 4, "size": "64M"})";
+                            "reps": 4, "traced_reps": 2, "size": "64M"})";
   PlanRequest r;
   r.reps = 2;  // a flag wins
   r.merge_plan_file(path);
   Plan p = resolve_plan(r, 1);
   EXPECT_THAT(p.strategies, ::testing::ElementsAre("read", "mmap:shared"));
   EXPECT_EQ(p.reps, 2);
+  EXPECT_EQ(p.traced_reps, 2);
   EXPECT_EQ(p.default_model_bytes, 64ull << 20);
 
   std::ofstream(path) << R"({"strategy": "read"})";
@@ -163,6 +205,8 @@ TEST(Plan, StoredPlanNumbersOutOfRangeAreErrorsNamingTheKey) {
   expect_rejected("reps", 0, "reps 0: must be 1..1000");
   expect_rejected("reps", 1000000, "must be 1..1000");
   expect_rejected("processes", 257, "processes 257: must be 1..256");
+  expect_rejected("traced_reps", -1, "traced_reps");
+  expect_rejected("traced_reps", 1001, "traced_reps 1001: must be 0..1000");
   EXPECT_EQ(plan_from_json(good).model_bytes, 123u);
 }
 

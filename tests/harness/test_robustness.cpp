@@ -167,7 +167,8 @@ TEST_F(Robustness, FullRunLeavesTheModelBytesAndTimesUnchanged) {
   ASSERT_EQ(code, 0) << err_text();
   auto folders = run_folders();
   ASSERT_EQ(folders.size(), 1u);
-  EXPECT_EQ(ResultsStore::open(folders[0]).rows().size(), 4u * 2);
+  const auto plan = plan_from_json(nlohmann::json::parse(slurp(folders[0] + "/plan.json")));
+  EXPECT_EQ(ResultsStore::open(folders[0]).rows().size(), 4u * 2 * (1 + plan.traced_reps));
   struct stat after {};
   ASSERT_EQ(::stat(model().c_str(), &after), 0);
   EXPECT_EQ(after.st_size, before.st_size);
@@ -305,7 +306,7 @@ TEST_F(KillAndResume, SigtermAndSigkillAtRandomPointsThenResumeCompletes) {
       "run",        "--model",    model(),   "--strategies", "mmap:private,advise=random,read",
       "--patterns", "sequential", "--cache", "cold,warm",    "--reps",
       "1",          "--results",  results_};
-  const std::size_t cells = 2 * 2;
+  std::size_t cells = 2 * 2;  // x (1 + traced reps), from plan.json below
 
   // 1. SIGTERM during calibration (before any cell).
   pid_t pid = start(matrix, ".1");
@@ -322,8 +323,10 @@ TEST_F(KillAndResume, SigtermAndSigkillAtRandomPointsThenResumeCompletes) {
   if (code != 0) {
     EXPECT_EQ(code, 128 + SIGTERM) << err_text(".1");
   }
-  EXPECT_TRUE(fs::exists(folder + "/plan.json"));
+  ASSERT_TRUE(fs::exists(folder + "/plan.json"));
   EXPECT_TRUE(fs::exists(folder + "/env.json"));
+  cells *= std::size_t(
+      1 + plan_from_json(nlohmann::json::parse(slurp(folder + "/plan.json"))).traced_reps);
   // Calibration (fio + a page-cache copy) takes a few hundred ms; a very
   // fast machine may finish it before the kill, which is no failure.
   std::cout << "[kill 1] SIGTERM during calibration: exit " << code << ", calibration "

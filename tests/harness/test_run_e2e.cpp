@@ -16,12 +16,12 @@
 #include <sstream>
 #include <thread>
 
-#include "schema/metrics.h"
 #include "datasets/generator.h"
 #include "harness/cgroup.h"
 #include "harness/child_process.h"
 #include "harness/plan.h"
 #include "harness/runs_schema.h"
+#include "schema/metrics.h"
 #include "tests/harness/suite_folder.h"
 
 namespace faultline::harness {
@@ -113,7 +113,9 @@ TEST_F(RunE2E, SmallMatrixGivesOneValidRowPerCellAndRep) {
   for (const char* f : {"env.json", "plan.json", "calibration.json", "runs.jsonl"})
     EXPECT_TRUE(fs::exists(folder + "/" + f)) << f;
   auto all = rows(folder);
-  ASSERT_EQ(all.size(), 3u * 2 /*patterns*/ * 2 /*caches*/ * 2 /*reps*/);
+  auto plan = plan_from_json(nlohmann::json::parse(slurp(folder + "/plan.json")));
+  EXPECT_EQ(plan.reps, 2);
+  ASSERT_EQ(all.size(), 3u * 2 /*patterns*/ * 2 /*caches*/ * (2 + plan.traced_reps));
   std::set<std::string> keys;
   for (const auto& row : all) {
     EXPECT_THAT(runs::validate(row), ::testing::IsEmpty()) << row.dump();
@@ -127,7 +129,6 @@ TEST_F(RunE2E, SmallMatrixGivesOneValidRowPerCellAndRep) {
     }
   }
   EXPECT_EQ(keys.size(), all.size());
-  auto plan = plan_from_json(nlohmann::json::parse(slurp(folder + "/plan.json")));
   for (const auto& c : plan.cells()) EXPECT_TRUE(keys.count(c.key())) << c.key();
   EXPECT_THAT(r.out, HasSubstr("cold ready ms"));
   EXPECT_THAT(r.out, HasSubstr(folder));
@@ -177,7 +178,8 @@ TEST_F(RunE2E, InterruptThenResumeRunsEveryCellExactlyOnce) {
   Result resumed = run({"run", "--resume", folder});
   ASSERT_EQ(resumed.code, 0) << resumed.err;
   auto all = rows(folder);
-  ASSERT_EQ(all.size(), 2u * 1 * 2 * 3);
+  const auto plan = plan_from_json(nlohmann::json::parse(slurp(folder + "/plan.json")));
+  ASSERT_EQ(all.size(), 2u * 1 * 2 * (3 + plan.traced_reps));
   std::map<std::string, int> seen;
   for (const auto& row : all) {
     EXPECT_THAT(runs::validate(row), ::testing::IsEmpty());
@@ -193,8 +195,8 @@ TEST_F(RunE2E, MemoryLimitBelowTheModelRecordsTheOomKill) {
   // Cold: a warm cell cannot be warm in a cgroup smaller than the file (its own
   // warming read is reclaimed), which the row records as a failure instead.
   auto r = run({"run", "--model", model(), "--strategies", "read", "--patterns", "none", "--cache",
-                "cold", "--reps", "1", "--memory-limit", "32M", "--results", results_,
-                "--no-calibration"});
+                "cold", "--reps", "1", "--traced-reps", "0", "--memory-limit", "32M", "--results",
+                results_, "--no-calibration"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto all = rows(run_folder());
   ASSERT_EQ(all.size(), 1u);
@@ -207,8 +209,8 @@ TEST_F(RunE2E, MemoryLimitBelowTheModelRecordsTheOomKill) {
 
 TEST_F(RunE2E, FleetOfThreeSharesMmapButNotRead) {
   auto r = run({"run", "--model", model(), "--strategies", "mmap:shared,read", "--patterns",
-                "forward", "--cache", "warm", "--reps", "1", "--processes", "3", "--results",
-                results_, "--no-calibration"});
+                "forward", "--cache", "warm", "--reps", "1", "--traced-reps", "0", "--processes",
+                "3", "--results", results_, "--no-calibration"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto all = rows(run_folder());
   ASSERT_EQ(all.size(), 2u);
@@ -259,7 +261,7 @@ TEST_F(RunE2E, BadArgumentsFailBeforeAnythingRuns) {
     }
     auto start_time = std::chrono::steady_clock::now();
     Result r = run(args);
-    EXPECT_NE(r.code, 0) << c.names;
+    EXPECT_EQ(r.code, 2) << c.names;
     EXPECT_THAT(r.err, HasSubstr(c.names));
     EXPECT_LT(std::chrono::steady_clock::now() - start_time, std::chrono::seconds(10));
     // Nothing ran: no run folder, no generated default model.

@@ -45,7 +45,8 @@ int run_doctor_command(const DoctorCliOptions& o) {
   else if (!o.model.empty())
     d.dir = std::filesystem::absolute(o.model).parent_path().string();
   try {
-    HostLock lock({"faultline doctor", !o.no_wait,
+    HostLock lock({"faultline doctor",
+                   !o.no_wait,
                    [](const std::string& who) {
                      fmt::print(stderr, "faultline doctor: waiting for the host lock held by {}\n",
                                 who);

@@ -27,7 +27,8 @@ const char* to_string(Verdict v) {
 namespace {
 std::string lower(const char* s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return out;
 }
 }  // namespace
@@ -59,9 +60,10 @@ nlohmann::json DoctorReport::families() const {
     } else if (passed) {
       f = {{"verdict", "pass"}, {"mechanism", passed->mechanism}, {"reason", ""}};
     } else {
-      f = {{"verdict", other->verdict == Verdict::kNotApplicable ? "not_applicable" : "unavailable"},
-           {"mechanism", other->mechanism},
-           {"reason", other->reason}};
+      f = {
+          {"verdict", other->verdict == Verdict::kNotApplicable ? "not_applicable" : "unavailable"},
+          {"mechanism", other->mechanism},
+          {"reason", other->reason}};
     }
     out[family] = f;
   }
@@ -82,9 +84,14 @@ nlohmann::json DoctorReport::to_json() const {
                     {"verdict", verdict},
                     {"reason", c.reason}});
   }
-  return {{"version", 1},  {"dir", dir},       {"filesystem", filesystem},
-          {"kernel", kernel}, {"scratch_pages", scratch_pages}, {"seconds", seconds},
-          {"checks", list},   {"families", families()}};
+  return {{"version", 1},
+          {"dir", dir},
+          {"filesystem", filesystem},
+          {"kernel", kernel},
+          {"scratch_pages", scratch_pages},
+          {"seconds", seconds},
+          {"checks", list},
+          {"families", families()}};
 }
 
 std::string DoctorReport::table() const {

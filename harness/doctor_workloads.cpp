@@ -79,7 +79,13 @@ std::string ScratchFile::filesystem() const {
 }
 
 void evict(const ScratchFile& f) {
-  const Residency r = faultline::evict(f.path());
+  // Pages still under read I/O (an async readahead in flight) are locked and
+  // DONTNEED skips them: give the I/O up to a second to finish.
+  Residency r = faultline::evict(f.path());
+  for (int i = 0; i < 100 && r.resident_pages > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    r = faultline::evict(f.path());
+  }
   if (r.pct() > 1.0)
     throw std::runtime_error(
         fmt::format("the scratch file stayed {:.1f}% resident after eviction", r.pct()));

@@ -31,8 +31,8 @@ class ScratchFile {
 };
 
 // Page-cache control of the scratch file (benchmarks/cache.h underneath).
-void evict(const ScratchFile& f);            // residency verified ~0, else throws
-void warm(const ScratchFile& f);             // residency verified 100 %, else throws
+void evict(const ScratchFile& f);  // residency verified ~0, else throws
+void warm(const ScratchFile& f);   // residency verified 100 %, else throws
 std::uint64_t resident_pages_cachestat(const ScratchFile& f);  // throws without cachestat
 std::uint64_t resident_pages_mincore(const ScratchFile& f);
 

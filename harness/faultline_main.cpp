@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bpf/trace_command.h"
+#include "harness/doctor.h"
 #include "harness/report_command.h"
 #include "harness/run_command.h"
 
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   faultline::bpf::add_trace_command(app);
   faultline::harness::add_harness_commands(app);
   faultline::harness::add_report_commands(app);
+  faultline::harness::add_doctor_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -68,7 +68,7 @@ DoctorReport run_doctor(const DoctorOptions& o) {
   ScratchFile file(o.dir, o.scratch_bytes);
   r.filesystem = file.filesystem();
   r.scratch_pages = file.pages();
-  Doctor d(r, file);
+  Doctor d(r, file, o);
   d.process_checks();
 #if FAULTLINE_HARNESS_BPF
   d.bpf_checks();

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct Check {
 struct DoctorOptions {
   std::string dir = "/var/tmp";  // where the scratch file lives (the model's folder)
   std::uint64_t scratch_bytes = 16ull << 20;
+  // Runs its argument with root's file rights (BTF, tracefs): `faultline run`
+  // under sudo does everything else with the user's (harness/credentials.h).
+  std::function<void(const std::function<void()>&)> with_root_files;
 };
 
 struct DoctorReport {
@@ -55,6 +59,11 @@ struct DoctorReport {
 // without them those checks are "unavailable" and the rest still run. Throws
 // std::runtime_error when the scratch file cannot be made in options.dir.
 DoctorReport run_doctor(const DoctorOptions& options);
+
+// What `faultline run` stores in env.json "doctor": the report's JSON for the
+// model's filesystem (one line on stderr unless quiet; {"error": ...} when
+// the doctor could not run at all). The caller holds the host lock.
+nlohmann::json doctor_for_run(const std::string& model, bool quiet);
 
 }  // namespace faultline::harness
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <functional>
+#include <memory>
 
 #include "benchmarks/perf_counters.h"
 #include "bpf/tracer.h"
@@ -32,8 +33,17 @@ void Doctor::bpf_checks() {
   filter.track_unused = true;
   filter.timeline = true;
   filter.timeline_bytes = 4u << 20;
-  bpf::Tracer tracer(filter);
-  const bool up = tracer.ok() && tracer.start();
+  std::unique_ptr<bpf::Tracer> owned;
+  bool up = false;
+  auto open = [&] {
+    owned = std::make_unique<bpf::Tracer>(filter);
+    up = owned->ok() && owned->start();
+  };
+  if (o_.with_root_files)
+    o_.with_root_files(open);
+  else
+    open();
+  bpf::Tracer& tracer = *owned;
   const Availability avail = up ? tracer.availability() : Availability{};
 
   if (!no_cold_.empty()) {

@@ -34,7 +34,8 @@ std::uint64_t read_ahead_pages(int fd);
 
 class Doctor {
  public:
-  Doctor(DoctorReport& report, const ScratchFile& file) : r_(report), f_(file) {
+  Doctor(DoctorReport& report, const ScratchFile& file, const DoctorOptions& options)
+      : r_(report), f_(file), o_(options) {
     try {
       doctor::evict(f_);
     } catch (const std::exception& e) {
@@ -78,6 +79,7 @@ class Doctor {
  private:
   DoctorReport& r_;
   const ScratchFile& f_;
+  const DoctorOptions& o_;
   std::string no_cold_;  // why the file cannot be made cold, "" when it can
 };
 

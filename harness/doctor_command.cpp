@@ -5,12 +5,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include "benchmarks/host_lock.h"
+#include "harness/credentials.h"
 #include "harness/doctor.h"
 
 namespace faultline::harness {
@@ -70,6 +73,35 @@ int run_doctor_command(const DoctorCliOptions& o) {
 }
 
 }  // namespace
+
+nlohmann::json doctor_for_run(const std::string& model, bool quiet) {
+  DoctorOptions d;
+  d.dir = std::filesystem::path(model).parent_path().string();
+  d.with_root_files = [](const std::function<void()>& f) {
+    const FsIds root_files = FsIds::root();  // BTF and tracefs are root's
+    f();
+  };
+  try {
+    const DoctorReport r = run_doctor(d);
+    std::map<std::string, int> verdicts;
+    for (const auto& c : r.checks) ++verdicts[to_string(c.verdict)];
+    std::string counts;
+    for (const auto& [verdict, n] : verdicts)
+      counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, verdict);
+    if (!quiet)
+      fmt::print(
+          stderr,
+          "faultline run: doctor: {} on {} ({:.1f} s; the table: faultline doctor --model {})\n",
+          counts, r.filesystem, r.seconds, model);
+    return r.to_json();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "faultline run: warning: faultline doctor could not run: {}\n", e.what());
+    return {{"version", 1},
+            {"error", e.what()},
+            {"checks", nlohmann::json::array()},
+            {"families", nlohmann::json::object()}};
+  }
+}
 
 void add_doctor_command(CLI::App& app) {
   auto o = std::make_shared<DoctorCliOptions>();

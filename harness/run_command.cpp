@@ -25,6 +25,7 @@
 #include "harness/cgroup.h"
 #include "harness/child_process.h"
 #include "harness/credentials.h"
+#include "harness/doctor.h"
 #include "harness/doctor_verdicts.h"
 #include "harness/host_env.h"
 #include "harness/progress.h"
@@ -176,7 +177,12 @@ int run(const RunOptions& o) {
       store = std::make_unique<ResultsStore>(
           ResultsStore::create(o.results, short_hostname(), plan.preset));
       store->write_json("plan.json", to_json(plan));
-      store->write_json("env.json", with_run_as(capture_env(plan.model), user));
+      auto env = with_run_as(capture_env(plan.model), user);
+      store->write_json("env.json", env);
+      // Which probes hold here, each against a known answer, before any
+      // cell: a family that fails makes its metrics "not measured".
+      env["doctor"] = doctor_for_run(plan.model, o.quiet);
+      store->write_json("env.json", env);
     }
     lock->describe("faultline run → " + store->dir());
     for (const auto& s : plan.skipped)

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "benchmarks/default_model.h"
+#include "benchmarks/host_lock.h"
 #include "benchmarks/load_benchmark.h"
 #include "benchmarks/perf_counters.h"
 #include "benchmarks/split_list.h"
@@ -40,6 +42,7 @@ struct Options {
   std::vector<int> trace_proxy;
   std::string json_path;
   bool touch_latency = false;
+  bool no_wait = false;
 };
 
 CLI::App* g_app = nullptr;
@@ -100,8 +103,35 @@ void build_cli(CLI::App& app, Options& o) {
                "time the first touch of each page (touch_p50_us, touch_p99_us, and the histogram "
                "in --json): the fault latency as the program sees it, without any probe; costs "
                "a clock read per page, so off by default");
+  app.add_flag("--no-wait", o.no_wait,
+               "cold cells take the host lock (one measuring run per host): when another run "
+               "holds it, exit with status 3 naming it instead of waiting");
   app.add_flag("--list-strategies", o.list_strategies,
                "print the strategies and presets, then exit");
+}
+
+// Cold cells evict the model and may drop the whole page cache: one such run
+// per host (benchmarks/host_lock.h), held until exit. Taken before the model
+// is read, since even its header read by a second run would bring back pages
+// the first one just evicted. A run started by a holder
+// (FAULTLINE_HOST_LOCK=held, as the harness sets) is covered by it.
+std::unique_ptr<faultline::HostLock> lock_host(const std::string& model, bool wait) {
+  faultline::HostLock::Options o;
+  o.what = fmt::format("faultline-bench (cold cells of {})",
+                       model.empty() ? "the default model" : model);
+  o.wait = wait;
+  o.on_wait = [](const std::string& holder) {
+    fmt::print(stderr,
+               "faultline-bench: waiting for the host lock {}: held by {} (cold cells need the "
+               "machine to themselves; --no-wait exits instead)\n",
+               faultline::HostLock::path(), holder);
+  };
+  try {
+    return std::make_unique<faultline::HostLock>(o);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "faultline-bench: {}\n", e.what());
+    std::exit(3);
+  }
 }
 
 void list_strategies() {
@@ -138,6 +168,10 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "faultline-bench: {}\n", e.what());
     return 2;
   }
+  std::unique_ptr<faultline::HostLock> host_lock;
+  if (std::find(cfg.caches.begin(), cfg.caches.end(), faultline::CacheState::kCold) !=
+      cfg.caches.end())
+    host_lock = lock_host(o.model, !o.no_wait);
   try {
     if (o.model.empty())
       o.model = faultline::ensure_default_model(faultline::parse_size(o.size, false));

@@ -1,6 +1,7 @@
 // faultline-bench end to end: its Google Benchmark JSON and its --json, the
 // meaning of Google Benchmark's own fields (cpu_time is the timed region's,
-// every thread), every name it reports known to the schema.
+// every thread), every name it reports known to the schema, and one cold run
+// per host (the host lock).
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "benchmarks/host_lock.h"
 #include "datasets/generator.h"
 #include "schema/metrics.h"
 #include "tests/support/capture.h"
@@ -176,6 +178,113 @@ TEST_F(BenchCliTest, EveryNameIsInTheSchema) {
     }
   }
   ::unlink(g.out.c_str());
+}
+
+// A command started in the background with its stderr in a file.
+struct Background {
+  pid_t pid = -1;
+  std::string err;
+  Background(const std::string& command, const std::string& err_path) : err(err_path) {
+    pid = ::fork();
+    if (pid == 0) {
+      ::execl("/bin/sh", "sh", "-c", (command + " >" + err_path + " 2>&1").c_str(), nullptr);
+      std::_Exit(127);
+    }
+  }
+  int wait() {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+    return status;
+  }
+  ~Background() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      wait();
+    }
+    ::unlink(err.c_str());
+  }
+};
+
+// Waits up to 60 s for `text` in the file while `pid` runs.
+bool eventually_contains(const std::string& path, const std::string& text, pid_t pid) {
+  for (int i = 0; i < 600; ++i) {
+    if (slurp(path).find(text) != std::string::npos) return true;
+    siginfo_t info{};  // exited? (WNOWAIT: still to be reaped by Background::wait)
+    if (::waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0)
+      return slurp(path).find(text) != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// Two cold faultline-bench at once: the second waits for the first, saying
+// who holds the lock (or with --no-wait exits 3 naming it).
+TEST_F(BenchCliTest, OneColdRunPerHost) {
+  const std::string tag = "/var/tmp/faultline-test-lock-" + std::to_string(::getpid());
+  const std::string env = "env -u FAULTLINE_HOST_LOCK FAULTLINE_LOCK_FILE=" + tag + ".lock ";
+  const std::string cold =
+      " --model " + file_->path() + " --strategies read --patterns none --cache cold --iterations ";
+  // The first: many cold iterations, holding the lock until killed.
+  Background first("exec " + env + bench() + cold + "100000", tag + ".first");
+  // It holds the lock once its description is in the lock file.
+  bool held = false;
+  for (int i = 0; i < 600 && !held; ++i) {
+    held = slurp(tag + ".lock").find("pid " + std::to_string(first.pid)) != std::string::npos;
+    if (!held) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(held) << "the first run never took the lock";
+  // --no-wait: refused at once, exit 3, naming the holder.
+  auto refused = testing::capture(env + bench() + cold + "1 --no-wait 2>&1 >/dev/null");
+  EXPECT_TRUE(WIFEXITED(refused.status) && WEXITSTATUS(refused.status) == 3) << refused.status;
+  EXPECT_THAT(refused.out, HasSubstr("pid " + std::to_string(first.pid)));
+  // The second waits, naming the first; it runs once the first is gone.
+  Background second(env + bench() + cold + "1", tag + ".second");
+  ASSERT_TRUE(eventually_contains(tag + ".second", "waiting for the host lock", second.pid))
+      << slurp(tag + ".second") << "\nthe first run:\n"
+      << slurp(tag + ".first");
+  EXPECT_THAT(slurp(tag + ".second"), HasSubstr("pid " + std::to_string(first.pid)));
+  ::kill(first.pid, SIGTERM);
+  first.wait();
+  const int status = second.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(tag + ".second");
+  ::unlink((tag + ".lock").c_str());
+}
+
+// A child of the lock holder (FAULTLINE_HOST_LOCK=held, which the holder
+// sets) runs its cold cells without locking again. The holder here is this
+// test, which measures nothing meanwhile (a cold run of a child beside a cold
+// run of another bench made that one's eviction fail now and then here: one
+// cold run at a time is the point of the lock).
+TEST_F(BenchCliTest, ChildrenOfTheHolderDoNotLockAgain) {
+  const std::string lock = "/var/tmp/faultline-test-held-" + std::to_string(::getpid());
+  ::setenv("FAULTLINE_LOCK_FILE", lock.c_str(), 1);
+  {
+    HostLock holder(HostLock::Options{"test_bench_cli (the parent)", false, {}, {}});
+    ASSERT_TRUE(holder.held());
+    const std::string cold = bench() + " --model " + file_->path() +
+                             " --strategies read --patterns none --cache cold --iterations 1"
+                             " --no-wait 2>&1 >/dev/null";
+    auto child = testing::capture(cold);  // FAULTLINE_HOST_LOCK=held: set by the holder
+    EXPECT_EQ(child.status, 0) << child.out;
+    auto stranger = testing::capture("env -u FAULTLINE_HOST_LOCK " + cold);
+    EXPECT_TRUE(WIFEXITED(stranger.status) && WEXITSTATUS(stranger.status) == 3) << stranger.out;
+    EXPECT_THAT(stranger.out, HasSubstr("test_bench_cli (the parent)"));
+  }
+  ::unsetenv("FAULTLINE_LOCK_FILE");
+  ::unlink(lock.c_str());
+}
+
+// Warm cells only: no lock taken.
+TEST_F(BenchCliTest, WarmRunsDoNotLock) {
+  const std::string lock = "/var/tmp/faultline-test-nolock-" + std::to_string(::getpid());
+  auto r = testing::capture("env -u FAULTLINE_HOST_LOCK FAULTLINE_LOCK_FILE=" + lock + " " +
+                            bench() + " --model " + file_->path() +
+                            " --strategies read --patterns none --cache warm --iterations 1"
+                            " >/dev/null 2>&1");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(::access(lock.c_str(), F_OK), 0) << "a warm-only run created the lock file";
+  ::unlink(lock.c_str());
 }
 
 }  // namespace

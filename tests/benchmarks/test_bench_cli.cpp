@@ -206,6 +206,12 @@ struct Background {
   }
 };
 
+// Removes a file when the test ends, however it ends.
+struct Removed {
+  std::string path;
+  ~Removed() { ::unlink(path.c_str()); }
+};
+
 // Waits up to 60 s for `text` in the file while `pid` runs.
 bool eventually_contains(const std::string& path, const std::string& text, pid_t pid) {
   for (int i = 0; i < 600; ++i) {
@@ -222,6 +228,7 @@ bool eventually_contains(const std::string& path, const std::string& text, pid_t
 // who holds the lock (or with --no-wait exits 3 naming it).
 TEST_F(BenchCliTest, OneColdRunPerHost) {
   const std::string tag = "/var/tmp/faultline-test-lock-" + std::to_string(::getpid());
+  const Removed lock_file{tag + ".lock"};
   const std::string env = "env -u FAULTLINE_HOST_LOCK FAULTLINE_LOCK_FILE=" + tag + ".lock ";
   const std::string cold =
       " --model " + file_->path() + " --strategies read --patterns none --cache cold --iterations ";
@@ -248,7 +255,6 @@ TEST_F(BenchCliTest, OneColdRunPerHost) {
   first.wait();
   const int status = second.wait();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(tag + ".second");
-  ::unlink((tag + ".lock").c_str());
 }
 
 // A child of the lock holder (FAULTLINE_HOST_LOCK=held, which the holder
@@ -258,6 +264,7 @@ TEST_F(BenchCliTest, OneColdRunPerHost) {
 // cold run at a time is the point of the lock).
 TEST_F(BenchCliTest, ChildrenOfTheHolderDoNotLockAgain) {
   const std::string lock = "/var/tmp/faultline-test-held-" + std::to_string(::getpid());
+  const Removed lock_file{lock};
   ::setenv("FAULTLINE_LOCK_FILE", lock.c_str(), 1);
   {
     HostLock holder(HostLock::Options{"test_bench_cli (the parent)", false, {}, {}});
@@ -272,7 +279,6 @@ TEST_F(BenchCliTest, ChildrenOfTheHolderDoNotLockAgain) {
     EXPECT_THAT(stranger.out, HasSubstr("test_bench_cli (the parent)"));
   }
   ::unsetenv("FAULTLINE_LOCK_FILE");
-  ::unlink(lock.c_str());
 }
 
 // Warm cells only: no lock taken.

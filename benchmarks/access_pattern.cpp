@@ -158,26 +158,47 @@ std::vector<Range> plan_ranges(const AccessPattern& p, const ModelLayout& layout
   return out;
 }
 
-std::uint64_t pages_covered(const std::vector<Range>& ranges) {
-  std::uint64_t total = 0;
-  // Merge ranges by page: sort page intervals and count the union.
+namespace {
+
+// Calls fn(first_page, end_page) for each maximal run of covered pages, in
+// page order.
+template <typename Fn>
+void for_each_page_run(const std::vector<Range>& ranges, Fn&& fn) {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> iv;
   iv.reserve(ranges.size());
   for (const auto& r : ranges)
     if (r.bytes) iv.emplace_back(r.offset / kPage, (r.offset + r.bytes + kPage - 1) / kPage);
   std::sort(iv.begin(), iv.end());
-  std::uint64_t cur_end = 0;
   bool any = false;
+  std::uint64_t begin = 0, end = 0;
   for (auto [b, e] : iv) {
-    if (!any || b >= cur_end) {
-      total += e - b;
-      cur_end = e;
-      any = true;
-    } else if (e > cur_end) {
-      total += e - cur_end;
-      cur_end = e;
+    if (any && b <= end) {
+      end = std::max(end, e);
+      continue;
     }
+    if (any) fn(begin, end);
+    begin = b;
+    end = e;
+    any = true;
   }
+  if (any) fn(begin, end);
+}
+
+}  // namespace
+
+std::uint64_t pages_covered(const std::vector<Range>& ranges) {
+  std::uint64_t total = 0;
+  for_each_page_run(ranges, [&](std::uint64_t b, std::uint64_t e) { total += e - b; });
+  return total;
+}
+
+std::uint64_t bytes_covered(const std::vector<Range>& ranges, std::uint64_t file_size) {
+  std::uint64_t total = 0;
+  for_each_page_run(ranges, [&](std::uint64_t b, std::uint64_t e) {
+    const std::uint64_t lo = std::min(b * kPage, file_size);
+    const std::uint64_t hi = std::min(e * kPage, file_size);
+    total += hi - lo;
+  });
   return total;
 }
 

@@ -48,6 +48,11 @@ std::vector<Range> plan_ranges(const AccessPattern& p, const ModelLayout& layout
 // Number of distinct 4 KiB pages the ranges cover.
 std::uint64_t pages_covered(const std::vector<Range>& ranges);
 
+// Distinct bytes the ranges cover, counted in whole 4 KiB pages clipped to a
+// file of `file_size` bytes (the last page counts only up to EOF): the
+// metric touched_bytes, what gbps divides by the time.
+std::uint64_t bytes_covered(const std::vector<Range>& ranges, std::uint64_t file_size);
+
 // Touch every 4 KiB page of the ranges in `data` (one byte per page); returns
 // the checksum.
 std::uint64_t touch(const std::uint8_t* data, std::uint64_t size, const std::vector<Range>& ranges);

@@ -5,21 +5,24 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
 #include <unistd.h>
 
 #include "benchmarks/default_model.h"
+#include "benchmarks/host_lock.h"
 #include "benchmarks/load_benchmark.h"
-#include "schema/metrics.h"
 #include "benchmarks/perf_counters.h"
 #include "benchmarks/split_list.h"
 #include "bpf/region_proxy.h"
 #include "bpf/region_tracer.h"
 #include "datasets/format_error.h"
 #include "datasets/size.h"
+#include "schema/metrics.h"
 
 namespace {
 
@@ -38,6 +41,8 @@ struct Options {
   std::string trace_timeline;
   std::vector<int> trace_proxy;
   std::string json_path;
+  bool touch_latency = false;
+  bool no_wait = false;
 };
 
 CLI::App* g_app = nullptr;
@@ -71,8 +76,9 @@ void build_cli(CLI::App& app, Options& o) {
   app.add_flag("--drop-caches", o.drop_caches,
                "cold: also drop the whole page cache (root), not just the model's pages");
   app.add_option("--perf-events", o.perf_events,
-                 "extra perf events to count, comma-separated (e.g. cycles,instructions); "
-                 "reported as perf_<event>, or warned about once when the machine lacks them");
+                 "extra perf events to count over every thread, comma-separated (e.g. "
+                 "cycles,instructions); reported as perf_<event>, or warned about once and not "
+                 "measured when the machine lacks them");
   app.add_option("--seed", o.seed, "seed of random:N and moe:K/N")->capture_default_str();
   app.add_flag("--trace", o.trace,
                "add the eBPF tracer's bpf_* counters (faults, readahead, page cache, block I/O) of "
@@ -93,8 +99,39 @@ void build_cli(CLI::App& app, Options& o) {
   app.add_option("--json", o.json_path,
                  "also write faultline's own per-cell results here (metrics, what was not "
                  "measured and why, the probes used, warnings; benchmarks/README.md)");
+  app.add_flag("--touch-latency", o.touch_latency,
+               "time the first touch of each page (touch_p50_us, touch_p99_us, and the histogram "
+               "in --json): the fault latency as the program sees it, without any probe; costs "
+               "a clock read per page, so off by default");
+  app.add_flag("--no-wait", o.no_wait,
+               "cold cells take the host lock (one measuring run per host): when another run "
+               "holds it, exit with status 3 naming it instead of waiting");
   app.add_flag("--list-strategies", o.list_strategies,
                "print the strategies and presets, then exit");
+}
+
+// Cold cells evict the model and may drop the whole page cache: one such run
+// per host (benchmarks/host_lock.h), held until exit. Taken before the model
+// is read, since even its header read by a second run would bring back pages
+// the first one just evicted. A run started by a holder
+// (FAULTLINE_HOST_LOCK=held, as the harness sets) is covered by it.
+std::unique_ptr<faultline::HostLock> lock_host(const std::string& model, bool wait) {
+  faultline::HostLock::Options o;
+  o.what = fmt::format("faultline-bench (cold cells of {})",
+                       model.empty() ? "the default model" : model);
+  o.wait = wait;
+  o.on_wait = [](const std::string& holder) {
+    fmt::print(stderr,
+               "faultline-bench: waiting for the host lock {}: held by {} (cold cells need the "
+               "machine to themselves; --no-wait exits instead)\n",
+               faultline::HostLock::path(), holder);
+  };
+  try {
+    return std::make_unique<faultline::HostLock>(o);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "faultline-bench: {}\n", e.what());
+    std::exit(3);
+  }
 }
 
 void list_strategies() {
@@ -125,6 +162,17 @@ int main(int argc, char** argv) {
 
   faultline::BenchConfig cfg;
   try {
+    for (auto c : faultline::split_list(o.caches))
+      cfg.caches.push_back(faultline::parse_cache_state(c));
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "faultline-bench: {}\n", e.what());
+    return 2;
+  }
+  std::unique_ptr<faultline::HostLock> host_lock;
+  if (std::find(cfg.caches.begin(), cfg.caches.end(), faultline::CacheState::kCold) !=
+      cfg.caches.end())
+    host_lock = lock_host(o.model, !o.no_wait);
+  try {
     if (o.model.empty())
       o.model = faultline::ensure_default_model(faultline::parse_size(o.size, false));
     cfg.model = o.model;
@@ -136,8 +184,6 @@ int main(int argc, char** argv) {
       cfg.strategies = faultline::parse_strategy_list(o.strategies);
     cfg.patterns = o.patterns.empty() ? faultline::default_patterns(cfg.layout)
                                       : faultline::parse_pattern_list(o.patterns);
-    for (auto c : faultline::split_list(o.caches))
-      cfg.caches.push_back(faultline::parse_cache_state(c));
     for (const auto& p : cfg.patterns) faultline::plan_ranges(p, cfg.layout, o.seed);  // fits?
   } catch (const std::exception& e) {
     fmt::print(stderr, "faultline-bench: {}\n", e.what());
@@ -146,13 +192,14 @@ int main(int argc, char** argv) {
   cfg.iterations = o.iterations;
   cfg.measure.global_drop = o.drop_caches;
   cfg.measure.seed = o.seed;
+  cfg.measure.touch_latency = o.touch_latency;
   if (!o.perf_events.empty()) {
+    // Every event is kept: one the machine lacks is warned about once here
+    // and is not measured (with this reason) in every cell's --json entry.
     for (auto ev : faultline::split_list(o.perf_events)) {
       faultline::PerfCounter probe{std::string(ev)};
-      if (probe.supported())
-        cfg.perf_events.emplace_back(ev);
-      else
-        fmt::print(stderr, "faultline-bench: warning: {}\n", probe.error());
+      if (!probe.supported()) fmt::print(stderr, "faultline-bench: warning: {}\n", probe.error());
+      cfg.perf_events.emplace_back(ev);
     }
   }
 
@@ -175,6 +222,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("faultline_model_format", faultline::to_string(cfg.layout.format));
   benchmark::AddCustomContext("faultline_model_bytes", std::to_string(cfg.layout.file_size));
   benchmark::AddCustomContext("faultline_tensors", std::to_string(cfg.layout.tensors.size()));
+  benchmark::AddCustomContext("faultline_touch_latency", o.touch_latency ? "on" : "off");
   faultline::BenchResults results;
   if (!o.json_path.empty()) cfg.results = &results;
   faultline::register_load_benchmarks(cfg);

@@ -2,7 +2,8 @@
 // Google Benchmark's JSON (whose counters can only be numbers). One entry per
 // cell that ran: its metrics (the mean over its iterations; only what was
 // measured: results/schema.json names), the metrics it could not measure and
-// why, the probes that measured it, the loader's warnings, its error. The
+// why, the probes that measured it, the loader's warnings, its error, and
+// with --touch-latency the histogram of first-touch latencies. The
 // harness reads this file; its layout is documented in benchmarks/README.md.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "benchmarks/availability.h"
+#include "benchmarks/touch_timer.h"
 
 namespace faultline {
 
@@ -23,6 +25,8 @@ struct CellResult {
   std::map<std::string, double> metrics;
   Availability availability;
   std::vector<std::string> warnings;
+  // --touch-latency: the first-touch latencies of every iteration, summed.
+  std::optional<Log2Histogram> touch_latency_ns;
 };
 
 class BenchResults {

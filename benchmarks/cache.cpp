@@ -1,7 +1,8 @@
-// Page-cache control: posix_fadvise(DONTNEED) eviction, optional global drop,
+// Page-cache control: writeback + posix_fadvise(DONTNEED) eviction, optional global drop,
 // warming by a buffered read, and residency through cachestat(2) or mincore.
 #include "benchmarks/cache.h"
 
+#include "benchmarks/eviction_diagnosis.h"
 #include "benchmarks/unique_fd.h"
 
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <stdexcept>
 #include <system_error>
 #include <vector>
 
@@ -90,6 +92,9 @@ bool residency_by_cachestat(int fd, const std::string& path, Residency& out) {
   }
   out.resident_pages = to_units(cs.nr_cache, out.file_pages);
   out.method = "cachestat";
+  out.dirty_known = true;
+  out.dirty_pages = cs.nr_dirty;
+  out.writeback_pages = cs.nr_writeback;
   return true;
 }
 
@@ -158,13 +163,41 @@ bool cachestat_available() {
 Residency evict(const std::string& path, bool global_drop) {
   {
     UniqueFd fd = open_or_throw(path, O_RDONLY);
-    // Clean, unmapped pages go; dirty pages, pages under writeback and pages
-    // mapped by any process stay, which is why the caller checks residency.
+    // A file just written (copied, generated) is dirty in the cache, and
+    // DONTNEED skips dirty pages: write them back first. Neither call needs
+    // a writable descriptor, and nothing in the file changes.
+    if (::sync_file_range(fd.get(), 0, 0,
+                          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                              SYNC_FILE_RANGE_WAIT_AFTER) != 0) {
+      if (errno != EINVAL && errno != ESPIPE && errno != ENOSYS)
+        fail(errno, "sync_file_range", path);
+      if (::fdatasync(fd.get()) != 0 && errno != EINVAL) fail(errno, "fdatasync", path);
+    }
+    // Clean, unmapped pages go; pages mapped (or locked) by any process stay,
+    // which is why the caller checks residency.
     if (const int err = ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED); err != 0)
       fail(err, "posix_fadvise(DONTNEED)", path);
   }
   if (global_drop && can_drop_caches()) drop_global_caches();
   return residency(path);
+}
+
+Residency make_cold(const std::string& path, bool global_drop) {
+  Residency r = evict(path, global_drop);
+  if (r.pct() > 1.0 && !global_drop && can_drop_caches()) r = evict(path, true);
+  if (r.pct() > 1.0)
+    throw std::runtime_error(fmt::format("cold: {:.1f}% of {} still resident after eviction: {}",
+                                         r.pct(), path, why_resident(path, r)));
+  return r;
+}
+
+Residency make_warm(const std::string& path) {
+  Residency r = residency(path);
+  if (r.pct() < 99.0) r = warm(path);
+  if (r.pct() < 99.0)
+    throw std::runtime_error(fmt::format(
+        "warm: only {:.1f}% of {} resident after reading it (not enough memory?)", r.pct(), path));
+  return r;
 }
 
 Residency warm(const std::string& path) {

@@ -7,9 +7,9 @@
 
 #include "benchmarks/cache.h"
 #include "benchmarks/mapping.h"
-#include "schema/metrics.h"
 #include "benchmarks/perf_counters.h"
 #include "benchmarks/process_probe.h"
+#include "schema/metrics.h"
 
 namespace faultline {
 namespace {
@@ -24,26 +24,121 @@ double delta(std::uint64_t after, std::uint64_t before) {
   return after >= before ? double(after - before) : -double(before - after);
 }
 
-// Bring the file into the cache state, verify it, return the residency.
-Residency prepare_cache(const std::string& model, CacheState c, bool global_drop) {
-  Residency r;
-  if (c == CacheState::kCold) {
-    r = evict(model, global_drop);
-    if (r.pct() > 1.0 && !global_drop && can_drop_caches()) r = evict(model, true);
-    if (r.pct() > 1.0)
-      throw std::runtime_error(fmt::format(
-          "cold: {:.1f}% of {} still resident after eviction (mapped or locked by another "
-          "process?)",
-          r.pct(), model));
+// Samples of the process around the timed region, and what answered.
+struct Samples {
+  ProcessSample before, after;
+  std::optional<std::uint64_t> pss_before, pss_after;
+  bool peak_reset = false;
+  std::string peak_reset_error;
+};
+
+// The process probes' metrics, or why each is not measured.
+void process_metrics(const Samples& s, double total_ms, std::uint64_t touched,
+                     std::map<std::string, double>& m, Availability& a) {
+  auto set = [&](std::string_view name, double v) { m[std::string(name)] = v; };
+  auto not_measured = [&](std::string_view name, const std::string& why) {
+    a.not_measured_because(std::string(name), why);
+  };
+  const ProcessSample &b = s.before, &e = s.after;
+  if (b.status && e.status) {
+    a.add_probe("proc_status");
+    // Memory metrics are what the load added to this process.
+    set(metric::kRssBytes, delta(e.rss_bytes, b.rss_bytes));
+    set(metric::kRssFileBytes, delta(e.rss_file_bytes, b.rss_file_bytes));
+    set(metric::kRssAnonBytes, delta(e.rss_anon_bytes, b.rss_anon_bytes));
   } else {
-    r = residency(model);
-    if (r.pct() < 99.0) r = warm(model);
-    if (r.pct() < 99.0)
-      throw std::runtime_error(
-          fmt::format("warm: only {:.1f}% of {} resident after reading it (not enough memory?)",
-                      r.pct(), model));
+    for (auto name :
+         {metric::kRssBytes, metric::kRssFileBytes, metric::kRssAnonBytes, metric::kPeakRssBytes})
+      not_measured(name, "/proc/self/status has no VmRSS here");
   }
-  return r;
+  // Without the reset, VmHWM is the peak since the process started: not the
+  // load's, so not reported (the cell's other metrics still are).
+  if (!s.peak_reset) {
+    not_measured(metric::kPeakRssBytes, s.peak_reset_error);
+  } else if (b.status && e.status) {
+    a.add_probe("clear_refs");
+    set(metric::kPeakRssBytes, delta(e.peak_rss_bytes, b.rss_bytes));
+  }
+  if (s.pss_before && s.pss_after) {
+    a.add_probe("smaps_rollup");
+    set(metric::kPssBytes, delta(*s.pss_after, *s.pss_before));
+  } else {
+    not_measured(metric::kPssBytes,
+                 "/proc/self/smaps_rollup missing (Linux < 4.14, or a kernel without "
+                 "CONFIG_PROC_PAGE_MONITOR)");
+  }
+  if (b.rusage && e.rusage) {
+    a.add_probe("rusage");
+    set(metric::kMajorFaults, delta(e.major_faults, b.major_faults));
+    set(metric::kMinorFaults, delta(e.minor_faults, b.minor_faults));
+  } else {
+    for (auto name : {metric::kMajorFaults, metric::kMinorFaults})
+      not_measured(name, "getrusage(RUSAGE_SELF) failed");
+  }
+  if (b.io && e.io) {
+    a.add_probe("proc_io");
+    const double read = delta(e.read_bytes, b.read_bytes);
+    set(metric::kReadBytes, read);
+    if (total_ms > 0) set(metric::kReadGbps, read / (total_ms * 1e6));
+    if (touched > 0)
+      set(metric::kReadAmplification, read / double(touched));
+    else
+      not_measured(metric::kReadAmplification, "the access pattern touches nothing");
+  } else {
+    for (auto name : {metric::kReadBytes, metric::kReadGbps, metric::kReadAmplification})
+      not_measured(name,
+                   "/proc/self/io missing (a kernel without task I/O accounting, "
+                   "CONFIG_TASK_IO_ACCOUNTING)");
+  }
+}
+
+// "perf:task-clock (inherit)". A counter that perf_event_paranoid limited to
+// user mode says so, except the clocks: exclude_kernel limits their sampling,
+// not their count (task-clock counts a pread's kernel time either way).
+std::string perf_probe_name(const PerfCounter& c) {
+  const bool clock = c.event() == "task-clock" || c.event() == "cpu-clock";
+  return fmt::format("perf:{} ({}{})", c.event(), c.inherited() ? "inherit" : "this thread",
+                     c.user_only() && !clock ? ", user mode only" : "");
+}
+
+// The perf counters' metrics (task_clock_ms, perf_<event>), or why not.
+void perf_metrics(const PerfCounter& task_clock, const PerfCounterSet* perf,
+                  std::map<std::string, double>& m, Availability& a) {
+  if (auto v = task_clock.read()) {
+    m[std::string(metric::kTaskClockMs)] = double(*v) / 1e6;
+    a.add_probe(perf_probe_name(task_clock));
+  } else {
+    a.not_measured_because(std::string(metric::kTaskClockMs), task_clock.supported()
+                                                                  ? "perf task-clock unreadable"
+                                                                  : task_clock.error());
+  }
+  if (!perf) return;
+  for (const auto& c : perf->counters()) {
+    const std::string name = std::string(metric::kPerfPrefix) + c.event();
+    if (auto v = c.read()) {
+      m[name] = double(*v);
+      a.add_probe(perf_probe_name(c));
+    } else {
+      a.not_measured_because(name, c.supported() ? "perf counter unreadable" : c.error());
+    }
+  }
+}
+
+// touch_p50_us / touch_p99_us from the timer, or why not.
+void touch_metrics(const TouchTimer* timer, std::uint64_t pages, Measurement& out) {
+  auto& a = out.availability;
+  for (auto name : {metric::kTouchP50Us, metric::kTouchP99Us}) {
+    if (!timer)
+      a.not_measured_because(std::string(name),
+                             "touch timing off (faultline-bench --touch-latency turns it on)");
+    else if (pages == 0)
+      a.not_measured_because(std::string(name), "the access pattern touches no page");
+  }
+  if (!timer || pages == 0) return;
+  out.touch_latency_ns = timer->latency_ns();
+  a.add_probe("touch_timer");
+  out.metrics[std::string(metric::kTouchP50Us)] = out.touch_latency_ns->percentile(50) / 1e3;
+  out.metrics[std::string(metric::kTouchP99Us)] = out.touch_latency_ns->percentile(99) / 1e3;
 }
 
 }  // namespace
@@ -68,18 +163,29 @@ Measurement measure_load(const std::string& model, const ModelLayout& layout, co
   Measurement out;
   const std::vector<Range> ranges = plan_ranges(cell.pattern, layout, opt.seed);
   out.pages_touched = pages_covered(ranges);
-  const Residency residency = prepare_cache(model, cell.cache, opt.global_drop);
-  const double resident_pct = residency.pct();
+  out.touched_bytes = bytes_covered(ranges, layout.file_size);
+  const Residency residency =
+      cell.cache == CacheState::kCold ? make_cold(model, opt.global_drop) : make_warm(model);
 
-  PerfCounter task_clock("task-clock");
+  // Everything the probes need exists before the "before" samples.
+  std::optional<TouchTimer> timer;
+  if (opt.touch_latency) timer.emplace(layout.file_size);
+  PerfCounter task_clock = PerfCounter::every_thread("task-clock");
   if (opt.region_probe && opt.region_probe->prepare) opt.region_probe->prepare(cell);
-  reset_peak_rss();
-  const ProcessSample before = sample_process();
-  const std::uint64_t pss_before = sample_pss_bytes();
+  Samples s;
+  s.peak_reset = reset_peak_rss(&s.peak_reset_error);
+  s.before = sample_process();
+  s.pss_before = sample_pss();
   if (opt.region_probe) opt.region_probe->begin(cell);
+  if (opt.region_begins) opt.region_begins();
   if (opt.perf) opt.perf->start();
   task_clock.reset();
   task_clock.enable();
+  const auto stop_counters = [&] {
+    task_clock.disable();
+    if (opt.perf) opt.perf->stop();
+    if (opt.region_ends) opt.region_ends();
+  };
 
   // ---- timed region: open -> usable pointer -> first pass ----
   const auto t0 = Clock::now();
@@ -87,20 +193,19 @@ Measurement measure_load(const std::string& model, const ModelLayout& layout, co
   try {
     mapping = load(model, cell.strategy);
   } catch (...) {
-    task_clock.disable();
-    if (opt.perf) opt.perf->stop();
+    stop_counters();
     if (opt.region_probe) opt.region_probe->end(cell);
     throw;
   }
   const auto t1 = Clock::now();
-  out.checksum = touch(mapping.data(), mapping.size(), ranges);
+  out.checksum = timer ? timer->touch(mapping.data(), mapping.size(), ranges)
+                       : touch(mapping.data(), mapping.size(), ranges);
   const auto t2 = Clock::now();
   // ---- end of timed region ----
 
-  task_clock.disable();
-  if (opt.perf) opt.perf->stop();
-  const ProcessSample after = sample_process();
-  const std::uint64_t pss_after = sample_pss_bytes();
+  stop_counters();
+  s.after = sample_process();
+  s.pss_after = sample_pss();
   // After the samples: what the probe does at its end (write a timeline) is
   // not the load's memory.
   std::vector<std::pair<std::string, double>> region;
@@ -109,37 +214,28 @@ Measurement measure_load(const std::string& model, const ModelLayout& layout, co
   out.seconds = std::chrono::duration<double>(t2 - t0).count();
   out.warnings = mapping.warnings();
   auto& m = out.metrics;
-  const double total_ms = ms_between(t0, t2);
-  m[std::string(metric::kReadyMs)] = ms_between(t0, t1);
-  m[std::string(metric::kFirstPassMs)] = ms_between(t1, t2);
-  m[std::string(metric::kTotalMs)] = total_ms;
-  m[std::string(metric::kGbps)] = total_ms > 0 ? double(mapping.size()) / (total_ms * 1e6) : 0.0;
-  // Memory metrics are what the load added to this process.
-  m[std::string(metric::kRssBytes)] = delta(after.rss_bytes, before.rss_bytes);
-  m[std::string(metric::kRssFileBytes)] = delta(after.rss_file_bytes, before.rss_file_bytes);
-  m[std::string(metric::kRssAnonBytes)] = delta(after.rss_anon_bytes, before.rss_anon_bytes);
-  m[std::string(metric::kPeakRssBytes)] = delta(after.peak_rss_bytes, before.rss_bytes);
-  m[std::string(metric::kPssBytes)] = delta(pss_after, pss_before);
-  m[std::string(metric::kMajorFaults)] = delta(after.major_faults, before.major_faults);
-  m[std::string(metric::kMinorFaults)] = delta(after.minor_faults, before.minor_faults);
-  m[std::string(metric::kReadBytes)] = delta(after.read_bytes, before.read_bytes);
-  m[std::string(metric::kResidentPct)] = resident_pct;
   auto& a = out.availability;
-  for (const char* p : {"clock", "proc_status", "rusage", "proc_io", "smaps_rollup", "clear_refs"})
-    a.add_probe(p);
+  const auto set = [&](std::string_view name, double v) { m[std::string(name)] = v; };
+  const double total_ms = ms_between(t0, t2);
+  a.add_probe("clock");
+  set(metric::kReadyMs, ms_between(t0, t1));
+  set(metric::kFirstPassMs, ms_between(t1, t2));
+  set(metric::kTotalMs, total_ms);
+  set(metric::kTouchedBytes, double(out.touched_bytes));
+  if (out.touched_bytes > 0 && total_ms > 0)
+    set(metric::kGbps, double(out.touched_bytes) / (total_ms * 1e6));
+  else
+    a.not_measured_because(
+        std::string(metric::kGbps),
+        fmt::format("the access pattern {} touches nothing (ready_ms times the load)",
+                    to_string(cell.pattern)));
+  process_metrics(s, total_ms, out.touched_bytes, m, a);
+  set(metric::kResidentPct, residency.pct());
   a.add_probe(residency.method);
-  if (auto v = task_clock.read()) {
-    m[std::string(metric::kTaskClockMs)] = double(*v) / 1e6;
-    a.add_probe("perf:task-clock");
-  } else {
-    a.not_measured_because(std::string(metric::kTaskClockMs), task_clock.error());
-  }
-  if (opt.perf)
-    for (const auto& [event, value] : opt.perf->read())
-      if (value) m[std::string(metric::kPerfPrefix) + event] = double(*value);
+  perf_metrics(task_clock, opt.perf, m, a);
+  touch_metrics(timer ? &*timer : nullptr, out.pages_touched, out);
   for (const auto& [name, value] : region) m[name] = value;
-  if (opt.region_probe && opt.region_probe->availability)
-    a.merge(opt.region_probe->availability());
+  if (opt.region_probe && opt.region_probe->availability) a.merge(opt.region_probe->availability());
   return out;
   // `mapping` is released here, outside the timed region.
 }

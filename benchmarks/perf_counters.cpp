@@ -1,6 +1,6 @@
 // PerfCounter: libpfm4 turns an event name into a perf_event_attr, and this
-// class owns the perf_event_open descriptor. Failure is a state (supported()
-// false, error() says why), never an exception.
+// class owns the perf_event_open descriptors (one, or one per thread). Failure is a state
+// (supported() false, error() says why), never an exception.
 #include "benchmarks/perf_counters.h"
 
 #include <linux/perf_event.h>
@@ -11,7 +11,9 @@
 
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <string_view>
@@ -100,9 +102,42 @@ std::string explain(const std::string& event, const perf_event_attr& attr, int e
 }  // namespace
 
 PerfCounter::PerfCounter(std::string event, int pid, bool inherit) : event_(std::move(event)) {
+  open(pid, inherit);
+}
+
+PerfCounter PerfCounter::every_thread(std::string event) {
+  PerfCounter c;
+  c.event_ = std::move(event);
+  // This thread first: its failure is the counter's (no other thread can
+  // succeed where it fails). Then every other thread the process has now.
+  if (!c.open(0, true)) return c;
+  const pid_t self = static_cast<pid_t>(::syscall(SYS_gettid));
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    int tid = 0;
+    const std::string name = entry.path().filename().string();
+    if (std::from_chars(name.data(), name.data() + name.size(), tid).ec != std::errc{}) continue;
+    if (tid == self) continue;
+    if (!c.open(tid, true)) {
+      if (errno == ESRCH) {  // it exited meanwhile: nothing left to count
+        c.error_.clear();
+        continue;
+      }
+      c.close_all();  // a partial sum would pass for the whole process
+      return c;
+    }
+  }
+  if (ec) {
+    c.error_ = fmt::format("{}: cannot list /proc/self/task ({})", c.event_, ec.message());
+    c.close_all();
+  }
+  return c;
+}
+
+bool PerfCounter::open(int pid, bool inherit) {
   if (const int rc = pfm_init(); rc != PFM_SUCCESS) {
     error_ = fmt::format("{}: libpfm4 initialization failed ({})", event_, pfm_strerror(rc));
-    return;
+    return false;
   }
   perf_event_attr attr{};
   pfm_perf_encode_arg_t arg{};
@@ -112,74 +147,122 @@ PerfCounter::PerfCounter(std::string event, int pid, bool inherit) : event_(std:
                                            PFM_OS_PERF_EVENT_EXT, &arg);
   if (rc != PFM_SUCCESS) {
     error_ = fmt::format("{}: libpfm4 cannot encode this event ({})", event_, pfm_strerror(rc));
-    return;
+    return false;
   }
   attr.size = sizeof(attr);
   attr.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
   attr.disabled = 1;
   attr.inherit = inherit ? 1 : 0;
-  fd_ = open_event(attr, pid);
-  if (fd_ < 0 && (errno == EACCES || errno == EPERM) && !attr.exclude_kernel) {
+  if (user_only_) {
+    attr.exclude_kernel = 1;
+    attr.exclude_hv = 1;
+  }
+  int fd = open_event(attr, pid);
+  if (fd < 0 && (errno == EACCES || errno == EPERM) && !attr.exclude_kernel && fds_.empty()) {
     // perf_event_paranoid >= 2 refuses kernel-mode counting to the unprivileged,
     // for every event type: count user mode only (faults taken in user mode
     // still count; hardware events lose their kernel part).
     attr.exclude_kernel = 1;
     attr.exclude_hv = 1;
-    fd_ = open_event(attr, pid);
-    if (fd_ >= 0) user_only_ = true;
+    fd = open_event(attr, pid);
+    if (fd >= 0) user_only_ = true;
   }
-  if (fd_ < 0) error_ = explain(event_, attr, errno);
+  if (fd < 0) {
+    const int err = errno;
+    error_ = explain(event_, attr, err);
+    errno = err;
+    return false;
+  }
+  fds_.push_back(fd);
+  baseline_.push_back({});
+  inherit_ = inherit_ || inherit;
+  return true;
+}
+
+void PerfCounter::close_all() {
+  for (int fd : fds_) ::close(fd);
+  fds_.clear();
+  baseline_.clear();
 }
 
 PerfCounter::~PerfCounter() {
-  if (fd_ >= 0) ::close(fd_);
+  close_all();
 }
 
 PerfCounter::PerfCounter(PerfCounter&& other) noexcept
     : event_(std::move(other.event_)),
-      fd_(std::exchange(other.fd_, -1)),
+      fds_(std::exchange(other.fds_, {})),
+      baseline_(std::exchange(other.baseline_, {})),
       error_(std::move(other.error_)),
-      user_only_(other.user_only_) {}
+      user_only_(other.user_only_),
+      inherit_(other.inherit_) {}
 
 PerfCounter& PerfCounter::operator=(PerfCounter&& other) noexcept {
   if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
+    close_all();
     event_ = std::move(other.event_);
-    fd_ = std::exchange(other.fd_, -1);
+    fds_ = std::exchange(other.fds_, {});
+    baseline_ = std::exchange(other.baseline_, {});
     error_ = std::move(other.error_);
     user_only_ = other.user_only_;
+    inherit_ = other.inherit_;
   }
   return *this;
 }
 
+std::optional<PerfCounter::Raw> PerfCounter::read_raw(int fd) const {
+  Raw r;
+  std::uint64_t data[3] = {};
+  if (::read(fd, data, sizeof(data)) != static_cast<ssize_t>(sizeof(data))) return std::nullopt;
+  r.value = data[0];
+  r.time_enabled = data[1];
+  r.time_running = data[2];
+  return r;
+}
+
 void PerfCounter::reset() {
-  if (fd_ >= 0) ::ioctl(fd_, PERF_EVENT_IOC_RESET, 0);
+  for (std::size_t i = 0; i < fds_.size(); ++i)
+    if (auto r = read_raw(fds_[i])) baseline_[i] = *r;
 }
 
 void PerfCounter::enable() {
-  if (fd_ >= 0) ::ioctl(fd_, PERF_EVENT_IOC_ENABLE, 0);
+  for (int fd : fds_) ::ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
 }
 
 void PerfCounter::disable() {
-  if (fd_ >= 0) ::ioctl(fd_, PERF_EVENT_IOC_DISABLE, 0);
+  for (int fd : fds_) ::ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
 }
 
 std::optional<std::uint64_t> PerfCounter::read() const {
-  if (fd_ < 0) return std::nullopt;
-  struct {
-    std::uint64_t value, time_enabled, time_running;
-  } data{};
-  if (::read(fd_, &data, sizeof(data)) != static_cast<ssize_t>(sizeof(data))) return std::nullopt;
-  if (data.time_running == 0 || data.time_running >= data.time_enabled) return data.value;
-  // Multiplexed: the counter ran only part of the time; scale to the whole.
-  const auto scaled =
-      static_cast<unsigned __int128>(data.value) * data.time_enabled / data.time_running;
-  return static_cast<std::uint64_t>(scaled);
+  if (fds_.empty()) return std::nullopt;
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < fds_.size(); ++i) {
+    const auto now = read_raw(fds_[i]);
+    if (!now) return std::nullopt;
+    const Raw& base = baseline_[i];
+    const std::uint64_t value = now->value - base.value;
+    const std::uint64_t enabled = now->time_enabled - base.time_enabled;
+    const std::uint64_t running = now->time_running - base.time_running;
+    if (running == 0 || running >= enabled) {
+      total += value;
+      continue;
+    }
+    // Multiplexed: the counter ran only part of the time; scale to the whole.
+    total += static_cast<std::uint64_t>(static_cast<unsigned __int128>(value) * enabled / running);
+  }
+  return total;
 }
 
 PerfCounterSet::PerfCounterSet(const std::vector<std::string>& events, int pid, bool inherit) {
   counters_.reserve(events.size());
   for (const auto& event : events) counters_.emplace_back(event, pid, inherit);
+}
+
+PerfCounterSet PerfCounterSet::every_thread(const std::vector<std::string>& events) {
+  PerfCounterSet set;
+  set.counters_.reserve(events.size());
+  for (const auto& event : events) set.counters_.push_back(PerfCounter::every_thread(event));
+  return set;
 }
 
 void PerfCounterSet::start() {

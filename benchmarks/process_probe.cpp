@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <string_view>
 
 namespace faultline {
@@ -58,7 +59,9 @@ constexpr std::uint64_t kKiB = 1024;
 ProcessSample sample_process() {
   ProcessSample s;
   char buf[8192];
-  for_each_field(read_proc("/proc/self/status", buf), [&](std::string_view key, std::uint64_t v) {
+  std::string_view status = read_proc("/proc/self/status", buf);
+  s.status = status.find("VmRSS:") != std::string_view::npos;
+  for_each_field(status, [&](std::string_view key, std::uint64_t v) {
     if (key == "VmRSS")
       s.rss_bytes = v * kKiB;
     else if (key == "RssFile")
@@ -71,22 +74,25 @@ ProcessSample sample_process() {
       s.peak_rss_bytes = v * kKiB;
   });
   for_each_field(read_proc("/proc/self/io", buf), [&](std::string_view key, std::uint64_t v) {
-    if (key == "read_bytes")
+    if (key == "read_bytes") {
       s.read_bytes = v;
-    else if (key == "rchar")
+      s.io = true;
+    } else if (key == "rchar") {
       s.rchar = v;
+    }
   });
   struct rusage ru {};
   if (::getrusage(RUSAGE_SELF, &ru) == 0) {
+    s.rusage = true;
     s.minor_faults = static_cast<std::uint64_t>(ru.ru_minflt);
     s.major_faults = static_cast<std::uint64_t>(ru.ru_majflt);
   }
   return s;
 }
 
-std::uint64_t sample_pss_bytes() {
+std::optional<std::uint64_t> sample_pss() {
   char buf[4096];
-  std::uint64_t pss = 0;
+  std::optional<std::uint64_t> pss;
   for_each_field(read_proc("/proc/self/smaps_rollup", buf),
                  [&](std::string_view key, std::uint64_t v) {
                    if (key == "Pss") pss = v * kKiB;
@@ -94,11 +100,20 @@ std::uint64_t sample_pss_bytes() {
   return pss;
 }
 
-bool reset_peak_rss() {
+bool reset_peak_rss(std::string* why) {
   const int fd = ::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  if (fd < 0) {
+    if (why)
+      *why = std::string("/proc/self/clear_refs: ") + std::strerror(errno) +
+             " (a kernel without CONFIG_PROC_PAGE_MONITOR has none): VmHWM cannot be reset";
+    return false;
+  }
   const bool ok = ::write(fd, "5", 1) == 1;
+  const int err = errno;
   ::close(fd);
+  if (!ok && why)
+    *why = std::string("/proc/self/clear_refs refused \"5\" (") + std::strerror(err) +
+           "; Linux 4.0+ resets VmHWM so): the peak since the process started is not the load's";
   return ok;
 }
 

@@ -1,6 +1,8 @@
-// Access patterns: parsing, which ranges each covers on a model layout, and
-// that touch() reads one byte of every page.
+// Access patterns: parsing, which ranges each covers on a model layout, the
+// bytes they touch, and that touch() (timed or not) reads one byte of every
+// page.
 #include "benchmarks/access_pattern.h"
+#include "benchmarks/touch_timer.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -100,6 +102,55 @@ TEST(AccessPattern, TouchReadsOneBytePerPage) {
   std::uint64_t expect = 0;
   for (int p = 1; p <= 10; ++p) expect = expect * 31 + p;
   EXPECT_EQ(sum, expect);
+}
+
+TEST(AccessPattern, BytesCoveredCountsWholePagesClippedToTheFile) {
+  const std::uint64_t file = 10 * kPage + 100;  // the last page has 100 bytes
+  EXPECT_EQ(bytes_covered({}, file), 0u);
+  EXPECT_EQ(bytes_covered({{0, file}}, file), file);
+  EXPECT_EQ(bytes_covered({{10, 1}}, file), kPage) << "one byte touches its page";
+  EXPECT_EQ(bytes_covered({{kPage - 1, 2}}, file), 2 * kPage) << "two pages";
+  EXPECT_EQ(bytes_covered({{0, kPage}, {0, kPage}, {100, 10}}, file), kPage) << "distinct";
+  EXPECT_EQ(bytes_covered({{10 * kPage, 100}}, file), 100u) << "clipped at EOF";
+  EXPECT_EQ(bytes_covered({{3 * kPage, kPage}, {kPage, 3 * kPage}}, file), 3 * kPage);
+  const auto l = moe_layout();
+  for (const char* p : {"first-layer", "forward", "sequential", "random:7", "moe:1/4"}) {
+    const auto r = plan_ranges(parse_pattern(p), l);
+    EXPECT_EQ(bytes_covered(r, l.file_size), pages_covered(r) * kPage) << p;  // page-sized file
+  }
+}
+
+// The timed touch reads the same bytes in the same order as touch(), and
+// times each page once, however many ranges share it.
+TEST(TouchTimer, SameChecksumAndOneSamplePerPage) {
+  std::vector<std::uint8_t> data(10 * kPage + 7);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = std::uint8_t(i * 7 + 3);
+  const std::vector<Range> ranges = {
+      {kPage / 2, 2 * kPage}, {2 * kPage + 5, 10}, {9 * kPage, kPage + 7}, {0, 1}};
+  TouchTimer timer(data.size());
+  EXPECT_EQ(timer.touch(data.data(), data.size(), ranges), touch(data.data(), data.size(), ranges));
+  EXPECT_EQ(timer.latency_ns().count(), pages_covered(ranges));
+}
+
+TEST(TouchTimer, Log2HistogramSlotsAndPercentiles) {
+  Log2Histogram h;
+  EXPECT_EQ(h.percentile(50), 0.0);
+  EXPECT_TRUE(h.used_slots().empty());
+  h.add(0);     // slot 0
+  h.add(1);     // slot 1: [1, 2)
+  h.add(1000);  // slot 10: [512, 1024)
+  h.add(1023);
+  EXPECT_EQ(h.count(), 4u);
+  const auto slots = h.used_slots();
+  ASSERT_EQ(slots.size(), 11u);
+  EXPECT_EQ(slots[0], 1u);
+  EXPECT_EQ(slots[1], 1u);
+  EXPECT_EQ(slots[10], 2u);
+  EXPECT_GE(h.percentile(99), 512.0);
+  EXPECT_LE(h.percentile(99), 1024.0);
+  Log2Histogram twice = h;
+  twice += h;
+  EXPECT_EQ(twice.count(), 8u);
 }
 
 TEST(AccessPattern, DefaultsAddMoeOnlyForMoeModels) {

@@ -3,13 +3,19 @@
 #include "benchmarks/cache.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -159,6 +165,89 @@ TEST_F(CacheTest, NonOwnerGetsAClearPermissionError) {
         std::_Exit(ok ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
+}
+
+// Runs `body` as nobody (uid/gid 65534) in a forked child, after `as_root`
+// (as root) there; the child exits 0 when body is true.
+#define AS_NOBODY(as_root, body)                                                     \
+  EXPECT_EXIT(                                                                       \
+      {                                                                              \
+        as_root;                                                                     \
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 || \
+            ::setresuid(65534, 65534, 65534) != 0)                                   \
+          std::_Exit(2);                                                             \
+        std::_Exit((body) ? 0 : 1);                                                  \
+      },                                                                             \
+      ::testing::ExitedWithCode(0), "")
+
+// Writes `bytes` of a fresh file without syncing it: its pages are dirty.
+bool write_unsynced(const std::string& path, std::uint64_t bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  std::vector<char> block(std::size_t{1} << 20, 'm');
+  for (std::uint64_t done = 0; done < bytes; done += block.size())
+    if (::write(fd, block.data(), block.size()) != ssize_t(block.size())) return false;
+  return ::close(fd) == 0;
+}
+
+// A model that was just copied is dirty in the page cache, and DONTNEED
+// drops only clean pages: eviction writes it back first, so an unprivileged
+// user (who cannot drop caches) gets it cold.
+TEST(CacheColdAsUser, AFreshlyWrittenFileIsMadeCold) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to an unprivileged user";
+  if (!cachestat_available()) GTEST_SKIP() << "no cachestat(2): dirty pages cannot be counted";
+  const std::string path = "/var/tmp/faultline-test-fresh-" + std::to_string(::getpid());
+  AS_NOBODY((void)0, [&] {
+    if (!write_unsynced(path, kFileBytes)) return false;
+    const Residency dirty = residency(path);
+    const Residency cold = make_cold(path);
+    ::unlink(path.c_str());
+    std::fprintf(stderr, "dirty before: %lu of %lu pages; after make_cold: %.2f%%\n",
+                 (unsigned long)dirty.dirty_pages, (unsigned long)dirty.file_pages, cold.pct());
+    return dirty.dirty_pages > dirty.file_pages / 2 && cold.pct() <= 1.0 && cold.dirty_pages == 0;
+  }());
+}
+
+// A file another process maps and locks stays resident; the message names
+// that process, says it is locked, and what to do.
+TEST(CacheColdAsUser, AMappedAndLockedFileNamesTheProcess) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to an unprivileged user";
+  const std::string path = "/var/tmp/faultline-test-locked-" + std::to_string(::getpid());
+  constexpr std::uint64_t kLocked = std::uint64_t{4} << 20;  // within the usual 8 MiB ulimit -l
+  AS_NOBODY((void)0, [&] {
+    if (!write_unsynced(path, kLocked)) return false;
+    int ready[2];
+    if (::pipe(ready) != 0) return false;
+    const pid_t locker = ::fork();
+    if (locker == 0) {  // the other process: map, lock, say so, wait to be killed
+      ::prctl(PR_SET_NAME, "fl-locker");
+      // A process that changed its uid is not dumpable, which hides its
+      // /proc/PID/maps even from its own user; one started as nobody is.
+      ::prctl(PR_SET_DUMPABLE, 1);
+      const int fd = ::open(path.c_str(), O_RDONLY);
+      void* p = ::mmap(nullptr, kLocked, PROT_READ, MAP_SHARED, fd, 0);
+      const char ok = p != MAP_FAILED && ::mlock(p, kLocked) == 0 ? 'y' : 'n';
+      (void)!::write(ready[1], &ok, 1);
+      for (;;) ::pause();
+    }
+    char ok = 'n';
+    (void)!::read(ready[0], &ok, 1);
+    std::string message;
+    try {
+      make_cold(path);
+    } catch (const std::runtime_error& e) {
+      message = e.what();
+    }
+    ::kill(locker, SIGKILL);
+    ::waitpid(locker, nullptr, 0);
+    ::unlink(path.c_str());
+    std::fprintf(stderr, "locker %d: %c; message: %s\n", int(locker), ok, message.c_str());
+    const auto has = [&](const std::string& part) {
+      return message.find(part) != std::string::npos;
+    };
+    return ok == 'y' && has("still resident") && has("pid " + std::to_string(locker)) &&
+           has("fl-locker") && has("locked with mlock") && has("end that process");
+  }());
 }
 
 TEST_F(CacheTest, GlobalDropEvicts) {

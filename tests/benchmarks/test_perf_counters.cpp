@@ -1,15 +1,23 @@
 // PerfCounter: software events must count what getrusage counts; hardware
-// events either count or say clearly why not (VMs have no PMU).
+// events either count or say clearly why not (VMs have no PMU); a counter of
+// every thread counts the process's CPU, io_uring's workers included.
 #include "benchmarks/perf_counters.h"
 
+#include <liburing.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -150,6 +158,105 @@ TEST(PerfCounter, MoveTransfersTheDescriptor) {
   EXPECT_EQ(c.event(), "page-faults");
   EXPECT_GE(touch_fresh_pages(&c), 0.9 * kPages);
   EXPECT_GE(c.read().value_or(0), 0.9 * kPages);
+}
+
+// CPU clocks in ms.
+double cpu_ms(clockid_t clock) {
+  timespec ts{};
+  ::clock_gettime(clock, &ts);
+  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
+}
+
+// Each thread spins a few ms of CPU; the calling thread only waits.
+void spin_in_threads(int n) {
+  std::vector<std::thread> pool;
+  for (int i = 0; i < n; ++i)
+    pool.emplace_back([] {
+      for (int k = 0; k < 10; ++k) spin();
+    });
+  for (auto& t : pool) t.join();
+}
+
+// A thread-only counter misses what other threads do; every_thread() counts
+// them all, threads started later and threads that existed before.
+TEST(PerfCounter, EveryThreadCountsThreadsStartedLaterAndBefore) {
+  // A thread that exists before the counter and spins when told.
+  std::atomic<int> phase{0};
+  std::thread old([&] {
+    while (phase.load() == 0) std::this_thread::yield();
+    for (int k = 0; k < 10; ++k) spin();
+    phase = 2;
+  });
+  PerfCounter mine("task-clock");
+  PerfCounter all = PerfCounter::every_thread("task-clock");
+  ASSERT_TRUE(all.supported()) << all.error();
+  EXPECT_TRUE(all.inherited());
+  for (PerfCounter* c : {&mine, &all}) {
+    c->reset();
+    c->enable();
+  }
+  const double process_before = cpu_ms(CLOCK_PROCESS_CPUTIME_ID);
+  spin_in_threads(3);
+  phase = 1;
+  while (phase.load() != 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const double process_ms = cpu_ms(CLOCK_PROCESS_CPUTIME_ID) - process_before;
+  for (PerfCounter* c : {&mine, &all}) c->disable();
+  old.join();
+  const double mine_ms = double(mine.read().value_or(0)) / 1e6;
+  const double all_ms = double(all.read().value_or(0)) / 1e6;
+  std::cout << "[ note ] this thread " << mine_ms << " ms, every thread " << all_ms
+            << " ms, process CPU " << process_ms << " ms\n";
+  EXPECT_NEAR(all_ms, process_ms, 0.2 * process_ms + 2.0);
+  EXPECT_GT(all_ms, 5 * mine_ms) << "the spinning threads are counted";
+  // reset() starts again from 0, also for the threads that exited.
+  all.reset();
+  EXPECT_LT(double(all.read().value_or(1e12)) / 1e6, 1.0);
+}
+
+// io_uring hands requests marked IOSQE_ASYNC to its iou-wrk worker threads,
+// which the kernel creates in this process: every_thread() counts them.
+TEST(PerfCounter, EveryThreadCountsIoUringWorkers) {
+  constexpr std::size_t kBytes = std::size_t{64} << 20, kChunk = std::size_t{1} << 20;
+  char name[] = "/var/tmp/faultline-test-uring-XXXXXX";
+  const int fd = ::mkstemp(name);
+  ASSERT_GE(fd, 0);
+  ::unlink(name);
+  std::vector<char> buf(kBytes, 'x');
+  ASSERT_EQ(::write(fd, buf.data(), kBytes), ssize_t(kBytes));  // cached: the workers copy
+  io_uring ring;
+  ASSERT_EQ(io_uring_queue_init(8, &ring, 0), 0);
+  PerfCounter all = PerfCounter::every_thread("task-clock");
+  ASSERT_TRUE(all.supported()) << all.error();
+  all.reset();
+  all.enable();
+  const double process_before = cpu_ms(CLOCK_PROCESS_CPUTIME_ID);
+  const double thread_before = cpu_ms(CLOCK_THREAD_CPUTIME_ID);
+  for (int round = 0; round < 8; ++round) {
+    for (std::size_t off = 0; off < kBytes; off += kChunk * 8) {
+      for (std::size_t i = 0; i < 8; ++i) {
+        io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+        io_uring_prep_read(sqe, fd, buf.data() + off + i * kChunk, kChunk, off + i * kChunk);
+        sqe->flags |= IOSQE_ASYNC;
+      }
+      ASSERT_GE(io_uring_submit_and_wait(&ring, 8), 0);
+      io_uring_cqe* cqe;
+      for (int i = 0; i < 8; ++i) {
+        ASSERT_EQ(io_uring_wait_cqe(&ring, &cqe), 0);
+        EXPECT_EQ(cqe->res, int(kChunk));
+        io_uring_cqe_seen(&ring, cqe);
+      }
+    }
+  }
+  const double thread_ms = cpu_ms(CLOCK_THREAD_CPUTIME_ID) - thread_before;
+  const double process_ms = cpu_ms(CLOCK_PROCESS_CPUTIME_ID) - process_before;
+  all.disable();
+  io_uring_queue_exit(&ring);
+  ::close(fd);
+  const double all_ms = double(all.read().value_or(0)) / 1e6;
+  std::cout << "[ note ] io_uring: every thread " << all_ms << " ms, process CPU " << process_ms
+            << " ms, calling thread " << thread_ms << " ms\n";
+  ASSERT_GT(process_ms, 2 * thread_ms) << "the copies did not run in iou-wrk workers";
+  EXPECT_NEAR(all_ms, process_ms, 0.2 * process_ms + 2.0);
 }
 
 TEST(PerfCounterSet, ReadsEveryEventInOrder) {

@@ -6,7 +6,8 @@ number comes from and whether it was measured at all.
   tracer's): the cell's untraced ok repetitions. A cell without one (a schema
   v1 run, whose traced rows carried the times too; or every untraced
   repetition failed) falls back to its traced ok repetitions: `fallback`.
-- The tracer's bpf_* (schema.TRACE_METRICS): the traced ok repetitions only.
+- The evidence metrics (schema.EVIDENCE_METRICS: the tracer's bpf_*, the first-touch
+  timer's touch_*): the traced ok repetitions only.
 - A metric absent from a row is not 0: Availability says in how many of the
   repetitions it was measured and why not (the rows' `not_measured`)."""
 
@@ -88,12 +89,12 @@ class Cell:
 
     def rows_for(self, metric):
         """The repetitions a metric is read from (see the module's docstring)."""
-        if metric in schema.TRACE_METRICS:
+        if metric in schema.EVIDENCE_METRICS:
             return self.traced_rows
         return self.untraced_rows or self.traced_rows
 
     def source(self, metric):
-        return TRACED if metric in schema.TRACE_METRICS or self.fallback else UNTRACED
+        return TRACED if metric in schema.EVIDENCE_METRICS or self.fallback else UNTRACED
 
     def summary(self, metric):
         return self.metrics.get(metric)

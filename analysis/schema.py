@@ -72,6 +72,10 @@ TIMING_METRICS = frozenset(n for n, m in METRICS_INFO.items()
                            if m["unit"] == "ms" and m["scope"] in ("region", "fleet"))
 # Metrics that come from the tracer: read from traced repetitions only.
 TRACE_METRICS = frozenset(n for n, m in METRICS_INFO.items() if m["family"].startswith("bpf_"))
+# What only the evidence (traced) repetitions measure: the tracer's bpf_* and
+# the first-touch timer (it costs ~0.1 us a page, so the timed ones go without).
+EVIDENCE_METRICS = TRACE_METRICS | frozenset(
+    n for n, m in METRICS_INFO.items() if m["family"] == "touch_timer")
 NO_ACCESS_PATTERN = "none"  # ready only: first_pass_ms ~ 0, total_ms == ready_ms
 
 

@@ -145,14 +145,13 @@ int run(const RunOptions& o) {
       if (reason) {
         fmt::print(stderr, "faultline run: warning: tracing off: {}{}\n", *reason,
                    o.resume.empty() && plan.traced_reps
-                       ? "; no traced repetitions (no bpf_* evidence)"
+                       ? "; the evidence repetitions run without it (no bpf_* evidence)"
                        : "");
         ctx.trace_off = *reason;
       } else
         ctx.trace = true;
     }
     if (!plan.trace || o.no_trace) ctx.trace_off = "--no-trace";
-    if (!ctx.trace && o.resume.empty()) plan.traced_reps = 0;
 
     std::unique_ptr<ResultsStore> store;
     if (!o.resume.empty()) {

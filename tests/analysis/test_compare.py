@@ -72,7 +72,9 @@ class CompareTest(unittest.TestCase):
     def test_a_known_factor(self):
         changes, notes = compare.compare_runs(load_runs.load_run(self.a),
                                               load_runs.load_run(self.b))
-        self.assertEqual(notes, [])
+        # Only the evidence metrics (touch_*, bpf_*: 1-3 traced repetitions a
+        # cell) can have too few repetitions for the test; nothing else is noted.
+        self.assertTrue(all("too few repetitions" in n for n in notes), notes)
         timed = [c for c in changes if c.metric in SCALED + INVERSE]
         self.assertTrue(timed)
         for c in timed:

@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "bpf/trace_command.h"
+#include "harness/trace_command.h"
 #include "tests/bpf/bpf_test_support.h"
 
 namespace faultline::testing {
@@ -192,13 +192,13 @@ TEST(TraceCommand, TracesARunningPidForADuration) {
 
 TEST(TraceCommand, ParsesDurations) {
   using std::chrono::milliseconds;
-  EXPECT_EQ(bpf::parse_duration("10s"), milliseconds(10000));
-  EXPECT_EQ(bpf::parse_duration("500ms"), milliseconds(500));
-  EXPECT_EQ(bpf::parse_duration("1.5"), milliseconds(1500));
-  EXPECT_EQ(bpf::parse_duration("2m"), milliseconds(120000));
-  EXPECT_FALSE(bpf::parse_duration("soon"));
-  EXPECT_FALSE(bpf::parse_duration("-1s"));
-  EXPECT_FALSE(bpf::parse_duration(""));
+  EXPECT_EQ(harness::parse_duration("10s"), milliseconds(10000));
+  EXPECT_EQ(harness::parse_duration("500ms"), milliseconds(500));
+  EXPECT_EQ(harness::parse_duration("1.5"), milliseconds(1500));
+  EXPECT_EQ(harness::parse_duration("2m"), milliseconds(120000));
+  EXPECT_FALSE(harness::parse_duration("soon"));
+  EXPECT_FALSE(harness::parse_duration("-1s"));
+  EXPECT_FALSE(harness::parse_duration(""));
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ thread_local std::string g_last_libbpf_warning;
 
 int libbpf_print(enum libbpf_print_level level, const char* format, va_list args) {
   if (std::getenv("FAULTLINE_BPF_DEBUG")) return vfprintf(stderr, format, args);
-  if (level == LIBBPF_WARN) {
+  if (level == LIBBPF_WARN && g_last_libbpf_warning.empty()) {  // the first says most
     char buf[512];
     vsnprintf(buf, sizeof buf, format, args);
     g_last_libbpf_warning = buf;
@@ -224,11 +224,11 @@ std::string precheck(const Mechanism& m, KernelFeatures& kernel) {
 }  // namespace
 
 LoadedFamily load_family(const FamilySpec& spec, const Config& config, const SharedMaps& maps,
-                         KernelFeatures& kernel) {
+                         KernelFeatures& kernel, bool check) {
   LoadedFamily f;
   f.spec = &spec;
   for (const Mechanism& m : spec.mechanisms) {
-    if (auto why = precheck(m, kernel); !why.empty()) {
+    if (auto why = check ? precheck(m, kernel) : ""; !why.empty()) {
       f.failures.push_back(why);
       continue;
     }
@@ -251,6 +251,12 @@ LoadedFamily load_family(const FamilySpec& spec, const Config& config, const Sha
         const bool on = wanted(m, bpf_program__name(p));
         bpf_program__set_autoload(p, on);
         if (on) programs.push_back(p);
+      }
+      if (programs.size() != m.programs.size()) {
+        f.failures.push_back(
+            fmt::format("{}: a program is missing from {}.bpf.o", m.kind, spec.ops->object));
+        spec.ops->destroy(skel);
+        break;
       }
       g_last_libbpf_warning.clear();
       int err = maps.reuse_into(obj) ? spec.ops->load(skel) : -errno;

@@ -116,8 +116,10 @@ struct LoadedFamily {
   void destroy();
 };
 
+// Tries spec's mechanisms in order; `precheck` false skips the look at what
+// the kernel offers (tests: make a refused attach fall back).
 LoadedFamily load_family(const FamilySpec& spec, const Config& config, const SharedMaps& maps,
-                         KernelFeatures& kernel);
+                         KernelFeatures& kernel, bool precheck = true);
 
 // libbpf's last warning (kept for error messages), and the print hook.
 std::string last_libbpf_warning();

@@ -273,6 +273,8 @@ int run_trace(const TraceOptions& o) {
       error("note: " + p);
     else if (p.rfind("warning", 0) == 0)
       error(p);
+  error(fmt::format("tracing {} ({} probes attached)", report.filter,
+                    report.availability.probes.size()));
 
   report.t0_ns = monotonic_ns();
   const auto t0 = std::chrono::steady_clock::now();

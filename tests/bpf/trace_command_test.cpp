@@ -1,8 +1,10 @@
 // `faultline trace` end to end: the real executable, its exit codes, its
 // summary and JSON, and that nothing stays attached however it ends.
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -195,6 +197,71 @@ TEST(TraceCommand, TracesARunningPidForADuration) {
   EXPECT_TRUE(j["interrupted"].get<bool>());
   EXPECT_GE(j["trace"]["faults"]["filemap"].get<double>(), 0.9 * double(file.pages()));
   EXPECT_FALSE(j["rss"]["samples"].empty());
+}
+
+// What sudo hands the commands it runs, for the scope (tests/harness's
+// least-privilege tests play sudo the same way).
+class AsIfSudo {
+ public:
+  explicit AsIfSudo(uid_t uid) {
+    ::setenv("SUDO_UID", std::to_string(uid).c_str(), 1);
+    ::setenv("SUDO_GID", std::to_string(uid).c_str(), 1);
+  }
+  ~AsIfSudo() {
+    ::unsetenv("SUDO_UID");
+    ::unsetenv("SUDO_GID");
+  }
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(TraceCommand, UnderSudoTheCommandRunsAsTheUserAndIsStillTraced) {
+  SKIP_WITHOUT_FAULTLINE();
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to become nobody";
+  constexpr uid_t kNobody = 65534;
+  if (!::getpwuid(kNobody)) GTEST_SKIP() << "no user with uid 65534";
+  ColdFile file(16u << 20);
+  ASSERT_EQ(::chmod(file.path().c_str(), 0644), 0);
+  std::string dir = "/var/tmp/faultline-trace-sudo-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  ASSERT_EQ(::chown(dir.c_str(), kNobody, kNobody), 0);  // the user's folder
+  for (bool as_root : {false, true}) {
+    const std::string uid_file = dir + "/uid", json_path = dir + "/trace.json";
+    std::vector<std::string> args = {"--file", file.path(), "--json", json_path};
+    if (as_root) args.push_back("--as-root");
+    for (const char* a : {"--", "sh", "-c", "id -u > \"$0\"; cat \"$1\" > /dev/null"})
+      args.push_back(a);
+    args.push_back(uid_file);
+    args.push_back(file.path());
+    file.evict();
+    int code;
+    std::string err;
+    {
+      AsIfSudo sudo(kNobody);
+      FaultlineTrace run(args);
+      code = run.wait();
+      err = run.stderr_text();
+    }
+    ASSERT_EQ(code, 0) << err;
+    EXPECT_EQ(slurp(uid_file), as_root ? "0\n" : "65534\n") << err;
+    struct stat st;
+    ASSERT_EQ(::stat(json_path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, as_root ? 0u : kNobody) << "--json is the user's file";
+    const auto j = nlohmann::json::parse(slurp(json_path));
+    const double pages = double(file.pages());
+    EXPECT_NEAR(j["trace"]["pagecache"]["added_pages"].get<double>(), pages, 0.05 * pages)
+        << "the user's command is still traced";
+    EXPECT_TRUE(j.contains("not_measured"));
+    EXPECT_FALSE(j["probes"].empty());
+    ::unlink(uid_file.c_str());
+    ::unlink(json_path.c_str());
+  }
+  ::rmdir(dir.c_str());
 }
 
 TEST(TraceCommand, ParsesDurations) {

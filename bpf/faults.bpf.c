@@ -26,40 +26,33 @@ const volatile bool user_faults_from_mm = false;
 #define FL_VM_NOHUGEPAGE 0x40000000ULL
 #define FL_X86_PF_WRITE 0x2
 
-struct pmd_ctx {
-  __u64 address;
-  __u64 mapping; /* 0: any traced file */
-  __u64 index;   /* out: the page the address maps */
-  __u32 write;
-  __u32 suitable; /* out: the address's 2 MiB can be mapped by one PMD */
-  struct fl_file *file;
-};
-
-/* bpf_find_vma callback: the file page an address maps, and whether a PMD
- * folio there is mapped whole: file offset and address congruent modulo
- * 2 MiB, the 2 MiB range inside the VMA, no MADV_NOHUGEPAGE, and not a
- * write to a private mapping (that copies one page). */
-static long pmd_vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct pmd_ctx *c)
+/* bpf_find_vma callback: the VMA holding the fault address, as a cache
+ * entry (a traced file's mapping or not). */
+static long vma_cache_cb(struct task_struct *task, struct vm_area_struct *vma,
+                         struct fl_vma_cache *c)
 {
-  struct file *f = vma->vm_file;
-  if (!f)
-    return 0;
-  struct address_space *mapping = f->f_mapping;
-  if (!mapping || (c->mapping && (__u64)mapping != c->mapping))
-    return 0;
-  __u64 ino;
-  if (!inode_ok(mapping->host, &ino, &c->file) || !c->file)
-    return 0;
-  __u64 start = vma->vm_start, end = vma->vm_end, pgoff = vma->vm_pgoff;
   __u64 flags = vma->vm_flags;
-  c->index = pgoff + ((c->address - start) >> 12);
-  __u64 huge = c->address & ~((__u64)FL_PMD_PAGES * 4096 - 1);
-  c->suitable = ((start >> 12) - pgoff) % FL_PMD_PAGES == 0 && huge >= start &&
-                huge + FL_PMD_PAGES * 4096 <= end && !(flags & FL_VM_NOHUGEPAGE) &&
-                !(c->write && !(flags & FL_VM_SHARED));
+  c->start = vma->vm_start;
+  c->end = vma->vm_end;
+  c->pgoff = vma->vm_pgoff;
+  c->flags = FL_VC_VALID | (flags & FL_VM_SHARED ? FL_VC_SHARED : 0) |
+             (flags & FL_VM_NOHUGEPAGE ? FL_VC_NOHUGE : 0);
+  struct file *f = vma->vm_file;
+  struct address_space *mapping = f ? f->f_mapping : NULL;
+  __u64 ino;
+  struct fl_file *file;
+  if (!mapping || !inode_ok(mapping->host, &ino, &file) || !file)
+    return 0;
+  c->flags |= FL_VC_TRACED;
+  c->mapping = (__u64)mapping;
+  c->word = file->word;
+  c->pmd_word = file->pmd_word;
+  c->pages = file->pages;
   return 0;
 }
 
+/* A user fault on a cached PMD-sized folio of a traced file maps it with
+ * one PMD and no filemap event fires: the whole folio is used. */
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(page_fault_user, unsigned long address, struct pt_regs *regs,
              unsigned long error_code)
@@ -70,18 +63,27 @@ int BPF_PROG(page_fault_user, unsigned long address, struct pt_regs *regs,
   if (!track_unused)
     return 0;
   struct fl_task *st = task_state(true);
-  if (st) {
-    st->pf_addr = address;
-    st->pf_write = !!(error_code & FL_X86_PF_WRITE);
-  }
+  if (!st)
+    return 0;
+  st->pf_addr = address;
+  st->pf_write = !!(error_code & FL_X86_PF_WRITE);
   struct fl_gate *g = gate_get();
   if (!g || g->pmd_folios <= 0 || g->unused_pages <= 0)
     return 0;
-  struct pmd_ctx c = {.address = address, .write = !!(error_code & FL_X86_PF_WRITE)};
-  bpf_find_vma(bpf_get_current_task_btf(), address, pmd_vma_cb, &c, 0);
-  if (c.file && c.suitable && pmd_folio_at(c.file, c.index)) {
-    __u64 lo = c.index & ~(__u64)(FL_PMD_PAGES - 1);
-    unused_clear(c.file, lo, lo + FL_PMD_PAGES - 1);
+  if (!(st->vma.flags & FL_VC_VALID) || address < st->vma.start || address >= st->vma.end) {
+    struct fl_vma_cache c = {};
+    bpf_find_vma(bpf_get_current_task_btf(), address, vma_cache_cb, &c, 0);
+    st->vma = c;
+  }
+  __u64 index;
+  bool pmd_ok;
+  if (!vma_cache_page(&st->vma, address, st->pf_write, &index, &pmd_ok) || !pmd_ok)
+    return 0;
+  struct fl_file file = {
+      .word = st->vma.word, .pmd_word = st->vma.pmd_word, .pages = st->vma.pages};
+  if (pmd_folio_at(&file, index)) {
+    __u64 lo = index & ~(__u64)(FL_PMD_PAGES - 1);
+    unused_clear(&file, lo, lo + FL_PMD_PAGES - 1);
   }
   return 0;
 }

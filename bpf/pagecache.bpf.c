@@ -15,38 +15,38 @@
 #include "bpf/timeline.bpf.h"
 #include "bpf/unused.bpf.h"
 
-struct fault_vma_ctx {
-  __u64 address;
-  __u64 mapping;
-  __u64 index;
-  __u32 suitable;
-};
-
 /* The PMD test of faults.bpf.c for the fault being served: is the last
- * user fault's address in a mapping of this file, at the pending page, and
- * can its 2 MiB be one PMD? */
+ * user fault's address (its VMA cached by page_fault_user, else looked up)
+ * in a mapping of this file, at the pending page, and can its 2 MiB be one
+ * PMD? */
 static long fault_vma_cb(struct task_struct *task, struct vm_area_struct *vma,
-                         struct fault_vma_ctx *c)
+                         struct fl_vma_cache *c)
 {
   struct file *f = vma->vm_file;
-  if (!f || (__u64)f->f_mapping != c->mapping)
-    return 0;
-  __u64 start = vma->vm_start, end = vma->vm_end, pgoff = vma->vm_pgoff;
-  __u64 huge = c->address & ~((__u64)FL_PMD_PAGES * 4096 - 1);
-  c->suitable = pgoff + ((c->address - start) >> 12) == c->index &&
-                ((start >> 12) - pgoff) % FL_PMD_PAGES == 0 && huge >= start &&
-                huge + FL_PMD_PAGES * 4096 <= end && !(vma->vm_flags & 0x40000000ULL);
+  __u64 flags = vma->vm_flags;
+  c->start = vma->vm_start;
+  c->end = vma->vm_end;
+  c->pgoff = vma->vm_pgoff;
+  c->mapping = f ? (__u64)f->f_mapping : 0;
+  c->flags = FL_VC_VALID | FL_VC_TRACED | (flags & 0x8ULL ? FL_VC_SHARED : 0) |
+             (flags & 0x40000000ULL ? FL_VC_NOHUGE : 0);
   return 0;
 }
 
 static __always_inline bool pmd_mapped_by_fault(struct fl_task *st)
 {
-  if (!st->pf_addr || st->pf_write) /* a write to a private mapping copies one page */
+  if (!st->pf_addr)
     return false;
-  struct fault_vma_ctx c = {
-      .address = st->pf_addr, .mapping = st->pend_mapping, .index = st->pend_index};
-  bpf_find_vma(bpf_get_current_task_btf(), st->pf_addr, fault_vma_cb, &c, 0);
-  return c.suitable;
+  struct fl_vma_cache c = st->vma;
+  if (!(c.flags & FL_VC_VALID) || st->pf_addr < c.start || st->pf_addr >= c.end) {
+    c.flags = 0;
+    bpf_find_vma(bpf_get_current_task_btf(), st->pf_addr, fault_vma_cb, &c, 0);
+  }
+  __u64 index;
+  bool pmd_ok;
+  return c.mapping == st->pend_mapping &&
+         vma_cache_page(&c, st->pf_addr, st->pf_write, &index, &pmd_ok) &&
+         index == st->pend_index && pmd_ok;
 }
 
 SEC("tp_btf/mm_filemap_add_to_page_cache")

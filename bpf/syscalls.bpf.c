@@ -6,7 +6,8 @@
  * mlock and mlock2 (not MLOCK_ONFAULT). When one succeeds, the file pages
  * of the VMAs over [addr, addr + len) are marked used (unused.bpf.h).
  * mlockall is not followed (walking every VMA is not cheap here).
- * Syscall numbers and flag values come from user space (they are per
+ * munmap, mremap, mprotect and mmap also drop the VMA that page_fault_user
+ * caches (faults.bpf.c). Syscall numbers and flag values come from user space (they are per
  * architecture); sys_exit does nothing unless a traced task is inside one
  * of these calls (gate->syscalls). */
 #include "bpf/common.bpf.h"
@@ -16,6 +17,9 @@ const volatile long nr_mmap = -1;
 const volatile long nr_madvise = -1;
 const volatile long nr_mlock = -1;
 const volatile long nr_mlock2 = -1;
+const volatile long nr_munmap = -1;
+const volatile long nr_mremap = -1;
+const volatile long nr_mprotect = -1;
 const volatile __u64 map_populate = 0;  /* MAP_POPULATE */
 const volatile __u64 map_locked = 0;    /* MAP_LOCKED */
 const volatile __u64 madv_populate_read = 0;
@@ -40,6 +44,12 @@ static __always_inline bool wanted(long id, __u64 arg)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
+  if (id == nr_munmap || id == nr_mremap || id == nr_mprotect || id == nr_mmap) {
+    /* The address space changes: page_fault_user's VMA cache goes. */
+    struct fl_task *st = task_state(false);
+    if (st)
+      st->vma.flags = 0;
+  }
   if (id != nr_mmap && id != nr_madvise && id != nr_mlock && id != nr_mlock2)
     return 0;
   if (!task_ok())

@@ -86,6 +86,22 @@ struct fl_gate {
   __s64 syscalls;
 };
 
+/* The VMA of the last user fault (never used: PMD mappings), so that most
+ * faults need no bpf_find_vma; dropped at munmap/mmap/mremap/mprotect. */
+enum fl_vma_flags {
+  FL_VC_VALID = 1,
+  FL_VC_TRACED = 2,  /* a mapping of a traced file */
+  FL_VC_SHARED = 4,  /* VM_SHARED */
+  FL_VC_NOHUGE = 8,  /* VM_NOHUGEPAGE */
+};
+struct fl_vma_cache {
+  __u64 start, end, pgoff;
+  __u64 mapping;
+  __u32 flags; /* enum fl_vma_flags */
+  __u32 word, pmd_word, pad;
+  __u64 pages; /* the traced file's struct fl_file */
+};
+
 /* Per-task scratch state (task storage). */
 struct fl_task {
   struct fa_task fault; /* fault accounting (fault_account.h) */
@@ -108,6 +124,7 @@ struct fl_task {
   __u64 sc_addr, sc_len, sc_arg;
   __u32 pf_write; /* the last user fault was a write */
   __u32 pad;
+  struct fl_vma_cache vma;
 };
 
 enum fl_event_kind {

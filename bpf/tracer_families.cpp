@@ -41,6 +41,9 @@ void configure(Skel* s, const Config& c) {
     ro->nr_madvise = SYS_madvise;
     ro->nr_mlock = SYS_mlock;
     ro->nr_mlock2 = SYS_mlock2;
+    ro->nr_munmap = SYS_munmap;
+    ro->nr_mremap = SYS_mremap;
+    ro->nr_mprotect = SYS_mprotect;
     ro->map_populate = MAP_POPULATE;
     ro->map_locked = MAP_LOCKED;
     ro->madv_populate_read = MADV_POPULATE_READ;

@@ -302,4 +302,23 @@ static __always_inline bool pmd_folio_at(struct fl_file *file, __u64 page)
   return p && (*p >> (block % 64)) & 1;
 }
 
+/* The page `address` maps in the cached VMA (fl_vma_cache) and whether the
+ * 2 MiB around it can be one PMD there: file offset and address congruent
+ * modulo 2 MiB, the 2 MiB inside the VMA, no MADV_NOHUGEPAGE, and not a
+ * write to a private mapping (that copies one page). False when the cache
+ * does not cover the address or is not a traced file's mapping. */
+static __always_inline bool vma_cache_page(const struct fl_vma_cache *v, __u64 address,
+                                           __u32 write, __u64 *index, bool *pmd_ok)
+{
+  if (!(v->flags & FL_VC_VALID) || !(v->flags & FL_VC_TRACED) || address < v->start ||
+      address >= v->end)
+    return false;
+  *index = v->pgoff + ((address - v->start) >> 12);
+  __u64 huge = address & ~((__u64)FL_PMD_PAGES * 4096 - 1);
+  *pmd_ok = ((v->start >> 12) - v->pgoff) % FL_PMD_PAGES == 0 && huge >= v->start &&
+            huge + FL_PMD_PAGES * 4096 <= v->end && !(v->flags & FL_VC_NOHUGE) &&
+            !(write && !(v->flags & FL_VC_SHARED));
+  return true;
+}
+
 #endif /* FAULTLINE_BPF_UNUSED_BPF_H */

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -47,11 +46,6 @@ std::size_t round_up_pow2(std::size_t v) {
   return p;
 }
 
-struct TracedFile {
-  fl_file_key key;
-  fl_file slices;
-};
-
 }  // namespace
 
 struct Tracer::Impl {
@@ -81,32 +75,13 @@ Tracer::Tracer(TraceFilter filter) : filter_(std::move(filter)) {
   }
   auto impl = std::make_unique<Impl>();
   const bool unused = filter_.track_unused && !filter_.files.empty();
-  std::vector<TracedFile> files;
-  std::vector<std::string> notes;
-  std::uint32_t word = 0, pmd_word = 0;
-  for (const auto& path : filter_.files) {
-    struct stat st;
-    if (stat(path.c_str(), &st) != 0) {
-      error_ = fmt::format("tracing unavailable: --file {}: {}", path, std::strerror(errno));
-      return;
-    }
-    const std::uint64_t pages = (std::uint64_t(st.st_size) + 4095) / 4096;
-    files.push_back({{kernel_dev(st.st_dev), st.st_ino}, {word, pmd_word, unused ? pages : 0}});
-    if (unused) {
-      word += std::uint32_t((pages + 63) / 64);
-      pmd_word += std::uint32_t((pages / FL_PMD_PAGES + 64) / 64);
-    }
-    // The kernel's page cache sees the inode of the file system that holds
-    // the data: on overlayfs (containers) that is the lower/upper file, on
-    // btrfs st_dev is a per-subvolume number. Say so rather than count 0.
-    struct statfs fs;
-    if (statfs(path.c_str(), &fs) == 0 && (fs.f_type == 0x794c7630 /* OVERLAYFS_SUPER_MAGIC */ ||
-                                           fs.f_type == 0x9123683e /* BTRFS_SUPER_MAGIC */))
-      notes.push_back(fmt::format(
-          "warning: {} is on {}: the (device, inode) the kernel sees may differ, file-filtered "
-          "counts may stay 0",
-          path, fs.f_type == 0x794c7630 ? "overlayfs" : "btrfs"));
+  TracedFiles traced = resolve_files(filter_.files, unused);
+  if (!traced.error.empty()) {
+    error_ = "tracing unavailable: " + traced.error;
+    return;
   }
+  const auto& files = traced.files;
+  const std::uint32_t word = traced.words, pmd_word = traced.pmd_words;
   if (filter_.cgroup_path) {
     impl->cgroup_fd = open(filter_.cgroup_path->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (impl->cgroup_fd < 0) {
@@ -152,10 +127,10 @@ Tracer::Tracer(TraceFilter filter) : filter_(std::move(filter)) {
   impl->inputs = {!files.empty(), unused, false};
   KernelFeatures kernel;
   for (const FamilySpec& spec : family_specs()) {
-    const std::string name = spec.name;
+    const std::string name(spec.name);
     if ((name == "syscalls" && !unused) || (name == "forks" && filter_.pids.empty())) continue;
     Config c = config;
-    if (name == "bpf_fault_latency") {
+    if (spec.name == families().fault_latency) {
       // Without exceptions:page_fault_user, user faults come from here.
       const bool no_tp = !impl->families.empty() && !impl->families.front().ok();
       c.user_faults_from_mm = impl->inputs.user_faults_via_latency = no_tp;
@@ -172,7 +147,7 @@ Tracer::Tracer(TraceFilter filter) : filter_(std::move(filter)) {
       probes_.push_back(
           fmt::format("skipped never-used bookkeeping in {}: {}", f.spec->name, f.unused_failure));
   }
-  probes_.insert(probes_.end(), notes.begin(), notes.end());
+  probes_.insert(probes_.end(), traced.notes.begin(), traced.notes.end());
   if (std::none_of(impl->families.begin(), impl->families.end(),
                    [](const LoadedFamily& f) { return f.ok(); })) {
     std::string why = "no probe family loads";

@@ -29,10 +29,11 @@ Availability tracer_availability(const std::vector<LoadedFamily>& families,
     for (bpf_program* p : f.programs)
       if (f.ok()) a.add_probe(bpf_program__section_name(p));
 
+  const Families& fam = detail::families();
   auto family_reason = [&](std::string_view name) -> std::string {
     const LoadedFamily* f = find(families, name);
-    if (name == "bpf_faults_user" && (!f || !f->ok()) && in.user_faults_via_latency) {
-      const LoadedFamily* lat = find(families, "bpf_fault_latency");
+    if (name == fam.faults_user && (!f || !f->ok()) && in.user_faults_via_latency) {
+      const LoadedFamily* lat = find(families, fam.fault_latency);
       if (lat && lat->ok()) return "";  // user-mode faults counted at handle_mm_fault exit
     }
     if (!f) return fmt::format("{}: not loaded", name);
@@ -46,11 +47,11 @@ Availability tracer_availability(const std::vector<LoadedFamily>& families,
     unused_reason = "never-used tracking is off (TraceFilter::track_unused)";
   } else {
     std::vector<std::string> missing;
-    for (const char* part :
-         {"bpf_pagecache", "bpf_faults_filemap", "bpf_faults_user", "syscalls"}) {
+    for (std::string_view part :
+         {fam.pagecache, fam.faults_filemap, fam.faults_user, std::string_view("syscalls")}) {
       const LoadedFamily* f = find(families, part);
       if (!f || !f->ok())
-        missing.push_back(f ? fmt::format("{} ({})", part, failures_of(*f)) : part);
+        missing.push_back(f ? fmt::format("{} ({})", part, failures_of(*f)) : std::string(part));
       else if (!f->unused)
         missing.push_back(fmt::format("{} without it ({})", part, f->unused_failure));
     }
@@ -65,13 +66,13 @@ Availability tracer_availability(const std::vector<LoadedFamily>& families,
   for (const auto& info : faultline::metric::kAll) {
     if (!info.family.starts_with("bpf_")) continue;
     std::string why;
-    if (info.family == "bpf_unused")
+    if (info.family == fam.unused)
       why = unused_reason;
-    else if (info.family != "bpf_timeline")  // the ring buffer's drop count: always there
+    else if (info.family != fam.timeline)  // the ring buffer's drop count: always there
       why = family_reason(info.family);
     if (why.empty() && info.name == faultline::metric::kBpfRaPages)
-      if (auto pc = family_reason("bpf_pagecache"); !pc.empty())
-        why = "bpf_ra_pages needs bpf_pagecache too: " + pc;
+      if (auto pc = family_reason(fam.pagecache); !pc.empty())
+        why = fmt::format("{} needs {} too: {}", info.name, fam.pagecache, pc);
     if (why.empty() && info.name == faultline::metric::kBpfPagecacheEvictPages && !in.file_filter)
       why = "evictions are counted for traced files only (--file)";
     if (!why.empty()) a.not_measured_because(std::string(info.name), why);

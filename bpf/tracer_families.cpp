@@ -9,6 +9,7 @@
 #include "maps.skel.h"
 #include "pagecache.skel.h"
 #include "readahead.skel.h"
+#include "schema/metrics.h"
 #include "syscalls.skel.h"
 #include "tasks.skel.h"
 
@@ -79,20 +80,32 @@ const SkelOps& maps_ops() {
   return maps_skel;
 }
 
+const Families& families() {
+  namespace m = faultline::metric;
+  static const Families f = {
+      m::find(m::kBpfUserFaults)->family,        m::find(m::kBpfFilemapFaults)->family,
+      m::find(m::kBpfFaultP50Us)->family,        m::find(m::kBpfRaSync)->family,
+      m::find(m::kBpfPagecacheAddPages)->family, m::find(m::kBpfBioBytes)->family,
+      m::find(m::kBpfRaUnusedPages)->family,     m::find(m::kBpfDropped)->family,
+  };
+  return f;
+}
+
 const std::vector<FamilySpec>& family_specs() {
+  const Families& f = families();
   static const std::vector<FamilySpec> specs = {
-      {"bpf_faults_user",
+      {f.faults_user,
        &faults_skel,
        {{"tp_btf", {"page_fault_user"}, {"page_fault_user"}, {}}},
        true},
-      {"bpf_faults_filemap",
+      {f.faults_filemap,
        &faults_skel,
        {{"tp_btf",
          {"mm_filemap_fault", "mm_filemap_map_pages", "mm_filemap_get_pages"},
          {"mm_filemap_fault", "mm_filemap_map_pages", "mm_filemap_get_pages"},
          {}}},
        true},
-      {"bpf_fault_latency",
+      {f.fault_latency,
        &faults_skel,
        {{"fentry", {"handle_mm_fault_entry", "handle_mm_fault_exit"}, {}, {"handle_mm_fault"}},
         {"kprobe",
@@ -100,7 +113,7 @@ const std::vector<FamilySpec>& family_specs() {
          {},
          {"handle_mm_fault"}}},
        false},
-      {"bpf_readahead",
+      {f.readahead,
        &readahead_skel,
        {{"tp_btf",
          {"page_cache_sync_ra", "page_cache_async_ra", "page_cache_ra_order",
@@ -119,14 +132,14 @@ const std::vector<FamilySpec>& family_specs() {
          {"page_cache_sync_ra", "page_cache_async_ra", "page_cache_ra_order",
           "page_cache_ra_unbounded"}}},
        false},
-      {"bpf_pagecache",
+      {f.pagecache,
        &pagecache_skel,
        {{"tp_btf",
          {"mm_filemap_add_to_page_cache", "mm_filemap_delete_from_page_cache"},
          {"mm_filemap_add_to_page_cache", "mm_filemap_delete_from_page_cache"},
          {}}},
        true},
-      {"bpf_block",
+      {f.block,
        &block_skel,
        {{"tp_btf",
          {"block_io_start", "block_rq_issue", "block_rq_complete"},

@@ -4,6 +4,8 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <linux/bpf.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +16,8 @@
 #include <utility>
 
 #include <fmt/format.h>
+
+#include "bpf/tracer.h"  // kernel_dev
 
 namespace faultline::bpf::detail {
 namespace {
@@ -122,6 +126,7 @@ SharedMaps::~SharedMaps() {
 }
 
 std::string SharedMaps::load(const MapSizes& s) {
+  install_libbpf_print();
   skel_ = maps_ops().open(Config{});
   if (!skel_) return fmt::format("cannot open the BPF maps object: {}", std::strerror(errno));
   obj_ = maps_ops().obj(skel_);
@@ -289,6 +294,35 @@ LoadedFamily load_family(const FamilySpec& spec, const Config& config, const Sha
     }
   }
   return f;
+}
+
+TracedFiles resolve_files(const std::vector<std::string>& paths, bool unused) {
+  TracedFiles out;
+  for (const auto& path : paths) {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) {
+      out.error = fmt::format("--file {}: {}", path, std::strerror(errno));
+      return out;
+    }
+    const std::uint64_t pages = (std::uint64_t(st.st_size) + 4095) / 4096;
+    out.files.push_back(
+        {{kernel_dev(st.st_dev), st.st_ino}, {out.words, out.pmd_words, unused ? pages : 0}});
+    if (unused) {
+      out.words += std::uint32_t((pages + 63) / 64);
+      out.pmd_words += std::uint32_t((pages / FL_PMD_PAGES + 64) / 64);
+    }
+    // The kernel's page cache sees the inode of the file system that holds
+    // the data: on overlayfs (containers) that is the lower/upper file, on
+    // btrfs st_dev is a per-subvolume number. Say so rather than count 0.
+    struct statfs fs;
+    if (statfs(path.c_str(), &fs) == 0 && (fs.f_type == 0x794c7630 /* OVERLAYFS_SUPER_MAGIC */ ||
+                                           fs.f_type == 0x9123683e /* BTRFS_SUPER_MAGIC */))
+      out.notes.push_back(fmt::format(
+          "warning: {} is on {}: the (device, inode) the kernel sees may differ, file-filtered "
+          "counts may stay 0",
+          path, fs.f_type == 0x794c7630 ? "overlayfs" : "btrfs"));
+  }
+  return out;
 }
 
 }  // namespace faultline::bpf::detail

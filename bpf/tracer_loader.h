@@ -13,11 +13,15 @@
 #pragma once
 
 #include <bpf/libbpf.h>
+#include <linux/types.h>
 
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "bpf/trace_shared.h"
 
 namespace faultline::bpf::detail {
 
@@ -48,11 +52,19 @@ struct Mechanism {
 };
 
 struct FamilySpec {
-  const char* name;  // "bpf_readahead", ... or "syscalls", "forks"
+  std::string_view name;  // a schema family (families()), or "syscalls", "forks"
   const SkelOps* ops;
   std::vector<Mechanism> mechanisms;
   bool carries_unused;  // its programs do never-used bookkeeping (retried without)
 };
+
+// The schema's bpf_* families (results/schema.json), each found as the
+// family of a metric it produces: never spelled here.
+struct Families {
+  std::string_view faults_user, faults_filemap, fault_latency, readahead, pagecache, block, unused,
+      timeline;
+};
+const Families& families();
 
 // In load order; syscalls only matter with never-used tracking, forks only
 // with a tgid filter (the Tracer skips them otherwise).
@@ -120,6 +132,21 @@ struct LoadedFamily {
 // the kernel offers (tests: make a refused attach fall back).
 LoadedFamily load_family(const FamilySpec& spec, const Config& config, const SharedMaps& maps,
                          KernelFeatures& kernel, bool precheck = true);
+
+// The traced files: filter keys and their never-used bitmap slices (sized
+// from the file sizes now, when `unused`), with warnings for file systems
+// whose (device, inode) the page cache may not see.
+struct TracedFile {
+  fl_file_key key;
+  fl_file slices;
+};
+struct TracedFiles {
+  std::vector<TracedFile> files;
+  std::vector<std::string> notes;  // "warning: ..."
+  std::uint32_t words = 0, pmd_words = 0;
+  std::string error;  // "--file PATH: why" when one cannot be found
+};
+TracedFiles resolve_files(const std::vector<std::string>& paths, bool unused);
 
 // libbpf's last warning (kept for error messages), and the print hook.
 std::string last_libbpf_warning();

@@ -41,7 +41,9 @@ TEST(Availability, EveryBpfMetricIsMeasuredOrSaysWhyNot) {
                                       [&](const auto& m) { return m.first == name; });
     const bool reason = region.availability.not_measured.count(name) > 0;
     EXPECT_NE(measured, reason) << name << ": either a value or a reason, never both or none";
-    if (reason) EXPECT_FALSE(region.availability.not_measured.at(name).empty()) << name;
+    if (reason) {
+      EXPECT_FALSE(region.availability.not_measured.at(name).empty()) << name;
+    }
   }
   // What this tracer cannot measure is absent, never 0.
   for (const auto& [name, why] : a.not_measured)
@@ -80,14 +82,14 @@ TEST(Availability, WithoutAFileFilterNeverUsedAndEvictionsSayWhy) {
 }
 
 // A copy of a family's spec with other mechanisms.
-detail::FamilySpec with_mechanisms(const char* family, std::vector<detail::Mechanism> m) {
+detail::FamilySpec with_mechanisms(std::string_view family, std::vector<detail::Mechanism> m) {
   for (const auto& spec : detail::family_specs())
-    if (std::string(spec.name) == family) {
+    if (spec.name == family) {
       detail::FamilySpec copy = spec;
       copy.mechanisms = std::move(m);
       return copy;
     }
-  throw std::runtime_error(std::string("no family ") + family);
+  throw std::runtime_error("no family " + std::string(family));
 }
 
 TEST(Loader, ARefusedMechanismFallsBackToTheNextAndSaysWhy) {
@@ -131,8 +133,8 @@ TEST(Loader, EveryMechanismPassesTheVerifier) {
                              why.find("attach refused") != std::string::npos;
         EXPECT_TRUE(refused) << family.name << " " << m.kind << ": " << why;
         if (refused)
-          std::printf("  %s %s: %s (kernel refusal, not a verifier failure)\n", family.name, m.kind,
-                      why.c_str());
+          std::printf("  %s %s: %s (kernel refusal, not a verifier failure)\n",
+                      std::string(family.name).c_str(), m.kind, why.c_str());
       }
       if (f.ok() && family.carries_unused) EXPECT_TRUE(f.unused) << f.unused_failure;
     }

@@ -55,6 +55,7 @@ struct Client {
 RegionProbe remote_region_probe(int request_fd, int reply_fd) {
   auto client = std::make_shared<Client>(Client{request_fd, reply_fd});
   RegionProbe probe;
+  probe.prepare = [client](const LoadCell& cell) { client->ask("prepare " + cell_name(cell)); };
   probe.begin = [client](const LoadCell& cell) { client->ask("begin " + cell_name(cell)); };
   probe.end = [client](const LoadCell& cell) {
     std::vector<std::pair<std::string, double>> metrics;
@@ -108,18 +109,24 @@ void RegionServer::answer(const std::string& line) {
   try {
     if (line.size() > kMaxLine) {
       violation_ = fmt::format("a request line longer than {} bytes", kMaxLine);
-    } else if (line.starts_with("begin ") && !in_region_) {
-      tracer_.begin();
-      in_region_ = true;
+    } else if (line.starts_with("prepare ") && state_ == State::kIdle) {
+      tracer_.prepare();
+      state_ = State::kPrepared;
       reply("ok\n");
-    } else if (line.starts_with("end ") && in_region_) {
-      in_region_ = false;
+    } else if (line.starts_with("begin ") && state_ == State::kPrepared) {
+      tracer_.begin();
+      state_ = State::kInRegion;
+      reply("ok\n");
+    } else if (line.starts_with("end ") && state_ == State::kInRegion) {
+      state_ = State::kIdle;
       last_.clear();
       for (const auto& [name, value] : tracer_.end(line.substr(4))) last_[name] = value;
       reply(nlohmann::json(last_).dump() + '\n');
     } else {
       violation_ = fmt::format("unexpected request '{}'{}", line.substr(0, 64),
-                               in_region_ ? " inside a region" : "");
+                               state_ == State::kInRegion   ? " inside a region"
+                               : state_ == State::kPrepared ? " after prepare"
+                                                            : " outside a region");
     }
   } catch (const std::exception& e) {
     violation_ = fmt::format("request '{}' failed: {}", line.substr(0, 64), e.what());

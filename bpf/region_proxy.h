@@ -3,10 +3,13 @@
 // the bench asks the harness, over two pipes, to begin and end each region,
 // and gets back the region's bpf_* counters. The one protocol, both ends:
 //
+//   bench -> harness   "prepare <cell>\n" harness -> bench   "ok\n"
 //   bench -> harness   "begin <cell>\n"   harness -> bench   "ok\n"
 //   bench -> harness   "end <cell>\n"     harness -> bench   {"bpf_...": n, ...}\n
 //
-// Both ends block only outside the timed region.
+// prepare comes before the bench's "before" samples (the harness touches its
+// timeline buffer and starts its threads then), begin right before the
+// clock starts. Both ends block only outside the timed region.
 #pragma once
 
 #include <sys/types.h>
@@ -25,7 +28,8 @@ namespace faultline::bpf {
 RegionProbe remote_region_probe(int request_fd, int reply_fd);
 
 // The harness's end: a RegionTracer on process `pid` that answers its
-// requests. The bench is not trusted: requests must alternate begin / end,
+// requests. The bench is not trusted: requests must come in the order
+// prepare, begin, end (again and again),
 // lines are short, and a bench that does not read its replies gets no more
 // (the reply end is made non-blocking). Never throws; ok()/error() as
 // RegionTracer's.
@@ -56,7 +60,7 @@ class RegionServer {
   int request_fd_;
   int reply_fd_;
   std::string pending_;
-  bool in_region_ = false;
+  enum class State { kIdle, kPrepared, kInRegion } state_ = State::kIdle;
   std::string violation_;
   std::map<std::string, double> last_;
 };

@@ -29,7 +29,7 @@ TraceFilter filter_for(const std::string& model, bool timeline, pid_t pid) {
   f.pids = {static_cast<int>(pid)};
   f.files = {model};
   f.timeline = timeline;
-  f.track_unused = false;  // costs per cached folio; not for timed regions
+  f.track_unused = RegionTracer::kTrackUnused;
   f.timeline_max_events = RegionTracer::kMaxTimelineEvents;
   return f;
 }
@@ -55,27 +55,37 @@ struct RegionTracer::Impl {
   std::atomic<bool> polling{false};
   std::thread poller;
 
+  bool prepared = false;
   bool active = false;
+  double rss_begin_s = 0;  // the RSS sampler's clock at begin()
+  Availability last;       // the last region's availability
+
+  void prepare() {
+    if (active || prepared) return;
+    prepared = true;
+    if (timeline_dir.empty()) return;
+    tracer.reset_timeline();  // drop what came before; touch the bounded buffer now
+    rss = std::make_unique<RssSampler>(std::vector<pid_t>{pid}, std::chrono::milliseconds(5));
+    polling = true;
+    // Drain the ring buffer while the region runs so long loads do not drop.
+    poller = std::thread([this] {
+      while (polling) tracer.poll_timeline(20);
+    });
+  }
 
   void begin() {
     if (active) return;  // one region at a time
+    prepare();
     active = true;
-    if (!timeline_dir.empty()) {
-      tracer.reset_timeline();  // drop what came before; touch the bounded buffer now
-      rss = std::make_unique<RssSampler>(std::vector<pid_t>{pid}, std::chrono::milliseconds(5));
-      polling = true;
-      // Drain the ring buffer while the region runs so long loads do not drop.
-      poller = std::thread([this] {
-        while (polling) tracer.poll_timeline(20);
-      });
-    }
+    if (!timeline_dir.empty()) rss_begin_s = rss->elapsed_s();
+    tracer.restart_unused();  // "never used" of this region's own pages
     before = tracer.snapshot();
     t0_ns = monotonic_ns();
   }
 
   std::vector<std::pair<std::string, double>> end(const std::string& cell) {
     if (!active) return {};
-    active = false;
+    active = prepared = false;
     TraceCounters delta = tracer.snapshot() - before;
     const double seconds = double(monotonic_ns() - t0_ns) / 1e9;
     if (!timeline_dir.empty()) {
@@ -87,7 +97,9 @@ struct RegionTracer::Impl {
       write_timeline(cell, delta, seconds);
       rss.reset();
     }
-    return to_metrics(delta);
+    RegionMetrics r = region_metrics(delta, delta.availability);
+    last = std::move(r.availability);
+    return std::move(r.metrics);
   }
 
   void write_timeline(const std::string& cell, const TraceCounters& delta, double seconds) {
@@ -98,12 +110,18 @@ struct RegionTracer::Impl {
     r.filter = fmt::format("pids {}", pid);
     r.seconds = seconds;
     r.probes = tracer.probes();
+    r.availability = delta.availability;
     r.counters = delta;
-    r.rss = rss->samples();
+    for (RssSample sample : rss->samples())  // the region's samples, on its clock
+      if (sample.t_s >= rss_begin_s) {
+        sample.t_s -= rss_begin_s;
+        r.rss.push_back(sample);
+      }
     r.peak_rss_bytes = rss->peak_bytes();
     r.timeline_enabled = true;
     r.t0_ns = t0_ns;
-    r.timeline = tracer.take_timeline();
+    for (const auto& e : tracer.take_timeline())  // the poller ran since prepare()
+      if (e.ts_ns >= t0_ns) r.timeline.push_back(e);
     nlohmann::json j = report_json(r);
     j["cell"] = cell;
     j["timeline_events"] = tracer.timeline_seen();
@@ -124,9 +142,14 @@ struct RegionTracer::Impl {
 
 RegionTracer::RegionTracer(const std::string& model, std::string timeline_dir, pid_t pid)
     : impl_(std::make_unique<Impl>(model, std::move(timeline_dir), pid > 0 ? pid : ::getpid())) {
+  probe_.prepare = [this](const LoadCell&) { prepare(); };
   probe_.begin = [this](const LoadCell&) { begin(); };
   probe_.end = [this](const LoadCell& cell) { return end(cell_name(cell)); };
   probe_.availability = [this] { return availability(); };
+}
+
+void RegionTracer::prepare() {
+  if (ok()) impl_->prepare();
 }
 
 void RegionTracer::begin() {
@@ -150,7 +173,9 @@ bool RegionTracer::ok() const {
 }
 
 Availability RegionTracer::availability() const {
-  return impl_->tracer.availability();
+  Availability a = impl_->tracer.availability();
+  a.merge(impl_->last);
+  return a;
 }
 
 const std::string& RegionTracer::error() const {

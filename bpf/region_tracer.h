@@ -1,8 +1,13 @@
 // faultline-bench --trace: the Tracer around each timed region. The bpf_*
-// counters of the region become benchmark counters (to_metrics); with a
-// timeline folder, the region's per-event timeline and RSS samples are written
-// per cell as <folder>/<cell>.timeline.json, in `faultline trace --json`'s
-// layout (bpf/trace_summary.h), for fault heatmaps and RSS-over-time plots.
+// counters of the region become benchmark counters (to_metrics: only what
+// was measured); with a timeline folder, the region's per-event timeline and
+// RSS samples are written per cell as <folder>/<cell>.timeline.json, in
+// `faultline trace --json`'s layout (bpf/trace_summary.h), for fault
+// heatmaps and RSS-over-time plots.
+//
+// Nothing of the tracer lands in the measurement: prepare() (before the
+// load's "before" samples) touches the timeline buffer and starts the ring
+// buffer poller and the RSS sampler; begin() only snapshots the counters.
 #pragma once
 
 #include <sys/types.h>
@@ -27,12 +32,14 @@ class RegionTracer {
 
   bool ok() const;
   const std::string& error() const;  // "tracing unavailable: ..."
-  Availability availability() const;  // the tracer's (Tracer::availability)
+  // The tracer's (Tracer::availability), plus the last region's "no events".
+  Availability availability() const;
   // The probe measure_load() calls around its timed region (in-process).
   RegionProbe& probe() { return probe_; }
   // The same, by cell name (for a tracer that watches another process:
   // bpf/region_proxy.h). end() writes the cell's timeline when there is a
-  // timeline folder.
+  // timeline folder. begin() without prepare() prepares first.
+  void prepare();
   void begin();
   std::vector<std::pair<std::string, double>> end(const std::string& cell);
 
@@ -40,6 +47,9 @@ class RegionTracer {
   // region, so it adds no RSS to the measurement); longer timelines keep
   // every k-th event and say so ("timeline_stride": k).
   static constexpr std::size_t kMaxTimelineEvents = 50000;
+  // "Readahead pages never used" in every region (bpf_ra_unused_pages):
+  // cheap enough for timed regions (bpf/README.md, "Cost").
+  static constexpr bool kTrackUnused = true;
 
  private:
   struct Impl;

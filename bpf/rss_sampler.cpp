@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 
 namespace faultline::bpf {
@@ -28,8 +30,29 @@ bool read_status_rss(pid_t pid, ProcStatusRss& out) {
   return any;  // zombies have a status without Vm* lines
 }
 
-RssSampler::RssSampler(std::vector<pid_t> pids, std::chrono::milliseconds interval)
-    : pids_(std::move(pids)), interval_(interval), thread_([this] { run(); }) {}
+std::optional<ProcessFaults> read_proc_faults(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(text.substr(close + 2));
+  std::vector<std::string> f;
+  for (std::string s; fields >> s && f.size() < 12;) f.push_back(s);
+  if (f.size() < 12) return std::nullopt;
+  // After "pid (comm) ": state(3) ppid pgrp session tty tpgid flags minflt(10) cminflt majflt(12)
+  return ProcessFaults{std::stoull(f[7]), std::stoull(f[9])};
+}
+
+RssSampler::RssSampler(std::vector<pid_t> pids, std::chrono::milliseconds interval,
+                       std::size_t reserve)
+    : pids_(std::move(pids)), interval_(interval) {
+  samples_.reserve(reserve);
+  thread_ = std::thread([this] { run(); });
+}
+
+double RssSampler::elapsed_s() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+}
 
 RssSampler::~RssSampler() {
   stop();
@@ -41,10 +64,9 @@ void RssSampler::stop() {
 }
 
 void RssSampler::run() {
-  const auto t0 = std::chrono::steady_clock::now();
   while (!stop_) {
     RssSample s;
-    s.t_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    s.t_s = elapsed_s();
     std::uint64_t peak = 0;
     bool any = false;
     for (pid_t pid : pids_) {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -25,18 +26,29 @@ struct ProcStatusRss {
 // Reads /proc/PID/status; false when the process is gone.
 bool read_status_rss(pid_t pid, ProcStatusRss& out);
 
+struct ProcessFaults {
+  std::uint64_t minor = 0, major = 0;  // from wait4's rusage or /proc/PID/stat
+};
+// minflt / majflt of a live process (/proc/PID/stat); nullopt when gone.
+std::optional<ProcessFaults> read_proc_faults(pid_t pid);
+
+// The thread starts in the constructor, and room for `reserve` samples is
+// allocated there: start it before a measured region so neither lands in it.
 class RssSampler {
  public:
-  RssSampler(std::vector<pid_t> pids, std::chrono::milliseconds interval);
+  RssSampler(std::vector<pid_t> pids, std::chrono::milliseconds interval,
+             std::size_t reserve = 4096);
   ~RssSampler();  // stops the thread
   void stop();
   std::vector<RssSample> samples() const;
   std::uint64_t peak_bytes() const;  // max VmHWM / sampled RSS seen
+  double elapsed_s() const;          // since the sampler started (the samples' clock)
 
  private:
   void run();
   std::vector<pid_t> pids_;
   std::chrono::milliseconds interval_;
+  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;
   std::vector<RssSample> samples_;

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "schema/metrics.h"
+
 namespace faultline::bpf {
 namespace {
 
@@ -45,63 +47,97 @@ std::string orders(const Histogram& h) {
   return s.empty() ? "-" : s;
 }
 
-bool has_probe(const std::vector<std::string>& probes, const char* needle) {
-  return std::any_of(probes.begin(), probes.end(), [&](const std::string& p) {
-    return p.find(needle) != std::string::npos && p.rfind("skipped", 0) != 0;
-  });
+// Why a metric was not measured, or nullptr.
+const std::string* not_measured(const TraceReport& r, std::string_view metric) {
+  auto it = r.availability.not_measured.find(std::string(metric));
+  return it == r.availability.not_measured.end() ? nullptr : &it->second;
 }
 
 }  // namespace
 
 void print_summary(std::FILE* out, const TraceReport& r) {
+  namespace m = faultline::metric;
   const auto& c = r.counters;
   auto line = [&](const std::string& s) { fmt::print(out, "{}\n", s); };
+  // A counter, or "not measured: <reason>" when its probe is not there.
+  auto value = [&](std::string_view metric, const std::string& text) {
+    const std::string* why = not_measured(r, metric);
+    return why ? fmt::format("not measured ({})", *why) : text;
+  };
   std::string what = r.command.empty() ? r.filter : fmt::format("{}", fmt::join(r.command, " "));
   std::string end = r.exit_status ? fmt::format(", exit status {}", *r.exit_status)
                                   : (r.interrupted ? ", stopped" : "");
   line(fmt::format("faultline trace: {} — {:.2f} s{}", what, r.seconds, end));
   if (!r.files.empty()) line(fmt::format("  files        {}", fmt::join(r.files, ", ")));
 
-  std::string major = has_probe(r.probes, "handle_mm_fault") ? count(c.major_faults) : "n/a";
-  line(fmt::format("  page faults  user {}  file-backed {}  major {}  fault-around pages {}",
-                   count(c.user_faults), count(c.filemap_faults), major,
-                   count(c.faultaround_pages)));
+  line(fmt::format("  page faults  user {}  file-backed {}  fault-around pages {}",
+                   value(m::kBpfUserFaults, count(c.user_faults)),
+                   value(m::kBpfFilemapFaults, count(c.filemap_faults)),
+                   value(m::kBpfFaultaroundPages, count(c.faultaround_pages))));
+  if (const std::string* why = not_measured(r, m::kBpfFaultP50Us))
+    line(fmt::format("               major, latency: not measured: {}", *why));
+  else if (c.fault_ns.total())
+    line(fmt::format("               {} faults ({} major, {} failed);  latency {}",
+                     count(c.mm_faults), count(c.major_faults), count(c.fault_errors),
+                     percentiles(c.fault_ns, ns)));
+  else
+    line("               handle_mm_fault: 0 faults (no events)");
   if (r.process_faults)
     line(fmt::format("               (kernel rusage: {} minor, {} major)",
                      count(r.process_faults->minor), count(r.process_faults->major)));
-  if (has_probe(r.probes, "handle_mm_fault")) {
-    if (c.fault_ns.total())
-      line(fmt::format("               latency {}", percentiles(c.fault_ns, ns)));
-  } else {
-    line("               latency n/a: the kernel refused fentry/kprobe on handle_mm_fault");
-  }
 
   const double page = 4096;
-  line(fmt::format("  readahead    sync {}  async {}  mmap read-around {}  pages {} ({})",
-                   count(c.ra_sync), count(c.ra_async), count(c.ra_mmap_around), count(c.ra_pages),
-                   bytes(c.ra_pages * page)));
-  auto pages = [](double v) { return fmt::format("{:.0f}", v); };
-  if (c.ra_size_pages.total())
-    line(fmt::format("               window pages {};  async pages {}",
-                     percentiles(c.ra_size_pages, pages), percentiles(c.ra_async_pages, pages)));
-  line(fmt::format("               folio orders {}", orders(c.ra_order_hist)));
-  if (!r.files.empty())
-    line(fmt::format("               never used: {} pages ({}), {} of them already evicted{}",
-                     count(c.ra_unused_pages), bytes(c.ra_unused_pages * page),
-                     count(c.ra_unused_evicted),
-                     c.ra_untracked ? fmt::format(" ({} folios untracked)", c.ra_untracked) : ""));
+  if (const std::string* why = not_measured(r, m::kBpfRaSync)) {
+    line("  readahead    not measured: " + *why);
+  } else {
+    line(fmt::format("  readahead    sync {}  async {}  mmap read-around {}", count(c.ra_sync),
+                     count(c.ra_async), count(c.ra_mmap_around)));
+    line(fmt::format("               requested {} pages ({});  read {}",
+                     count(c.ra_requested_pages), bytes(c.ra_requested_pages * page),
+                     value(m::kBpfRaPages, fmt::format("{} pages ({})", count(c.ra_pages),
+                                                       bytes(c.ra_pages * page)))));
+    auto pages = [](double v) { return fmt::format("{:.0f}", v); };
+    if (c.ra_size_pages.total())
+      line(fmt::format("               window pages {};  async pages {}",
+                       percentiles(c.ra_size_pages, pages), percentiles(c.ra_async_pages, pages)));
+    line(fmt::format("               folio orders {}", orders(c.ra_order_hist)));
+  }
+  if (const std::string* why = not_measured(r, m::kBpfRaUnusedPages))
+    line("               never used: not measured: " + *why);
+  else
+    line(fmt::format(
+        "               never used: {} pages ({}), {} of them already evicted{}",
+        count(c.ra_unused_pages), bytes(c.ra_unused_pages * page), count(c.ra_unused_evicted),
+        c.ra_untracked
+            ? fmt::format(" ({} pages past the files' sizes untracked)", count(c.ra_untracked))
+            : ""));
 
-  line(fmt::format("  page cache   added {} pages ({}) in {} folios;  evicted {} pages{}",
-                   count(c.pagecache_add_pages), bytes(c.pagecache_add_pages * page),
-                   count(c.pagecache_add_folios), count(c.pagecache_evict_pages),
-                   r.files.empty() ? " (evictions need --file)" : ""));
-  line(fmt::format("               added by order {}", orders(c.pagecache_add_order)));
+  if (const std::string* why = not_measured(r, m::kBpfPagecacheAddPages)) {
+    line("  page cache   not measured: " + *why);
+  } else {
+    line(fmt::format("  page cache   added {} pages ({}) in {} folios;  evicted {}",
+                     count(c.pagecache_add_pages), bytes(c.pagecache_add_pages * page),
+                     count(c.pagecache_add_folios),
+                     value(m::kBpfPagecacheEvictPages,
+                           fmt::format("{} pages", count(c.pagecache_evict_pages)))));
+    line(fmt::format("               added by order {}", orders(c.pagecache_add_order)));
+  }
 
-  line(fmt::format("  block I/O    {} requests, {}", count(c.bio_requests), bytes(c.bio_bytes)));
-  if (c.bio_size_bytes.total())
-    line(fmt::format("               size {}", percentiles(c.bio_size_bytes, bytes)));
-  if (c.bio_latency_ns.total())
-    line(fmt::format("               latency {}", percentiles(c.bio_latency_ns, ns)));
+  if (const std::string* why = not_measured(r, m::kBpfBioBytes)) {
+    line("  block I/O    not measured: " + *why);
+  } else {
+    line(fmt::format("  block I/O    {} requests, {}{}", count(c.bio_requests), bytes(c.bio_bytes),
+                     c.bio_other_files ? fmt::format(" ({} requests for other files left out)",
+                                                     count(c.bio_other_files))
+                                       : ""));
+    if (c.bio_size_bytes.total())
+      line(fmt::format("               size {}", percentiles(c.bio_size_bytes, bytes)));
+    if (c.bio_latency_ns.total())
+      line(fmt::format("               latency {}", percentiles(c.bio_latency_ns, ns)));
+  }
+  if (c.forks_followed)
+    line(fmt::format("  processes    {} children of the traced pids followed",
+                     count(c.forks_followed)));
 
   if (!r.rss.empty()) {
     std::string samples;
@@ -130,7 +166,9 @@ nlohmann::json report_json(const TraceReport& r) {
   if (r.process_faults)
     j["rusage"] = {{"minor_faults", r.process_faults->minor},
                    {"major_faults", r.process_faults->major}};
-  j["probes"] = r.probes;
+  j["probes"] = r.availability.probes;
+  j["notes"] = r.probes;  // attached, skipped and warnings, as Tracer::probes() says
+  j["not_measured"] = r.availability.not_measured;
   j["trace"] = to_json(r.counters);
   auto samples = nlohmann::json::array();
   for (const auto& s : r.rss)

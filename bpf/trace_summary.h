@@ -15,10 +15,6 @@
 
 namespace faultline::bpf {
 
-struct ProcessFaults {
-  std::uint64_t minor = 0, major = 0;  // from wait4's rusage or /proc/PID/stat
-};
-
 struct TraceReport {
   std::vector<std::string> command;  // empty with -p / system-wide
   std::vector<int> pids;             // -p, or the command's pid
@@ -28,7 +24,8 @@ struct TraceReport {
   bool interrupted = false;        // stopped by SIGINT/SIGTERM or --duration
   std::optional<int> exit_status;  // the command's, when it ended
   std::optional<ProcessFaults> process_faults;
-  std::vector<std::string> probes;
+  std::vector<std::string> probes;  // Tracer::probes(): attached, skipped, warnings
+  Availability availability;        // Tracer::availability(): probes, not measured
   TraceCounters counters;
   std::vector<RssSample> rss;
   std::uint64_t peak_rss_bytes = 0;

@@ -1,13 +1,18 @@
-// The Tracer: loads bpf/loadtrace.bpf.c with a filter, attaches it, reads
-// its counters and timeline, and detaches everything when destroyed.
+// The Tracer: loads the BPF objects (one per probe family, bpf/README.md)
+// with a filter, attaches them, reads their counters and timeline, and
+// detaches everything when destroyed.
 //
 //   bpf::Tracer tracer({.pids = {child}, .files = {"/models/m.gguf"}});
 //   if (!tracer.start()) { log(tracer.error()); /* go on untraced */ }
 //   auto before = tracer.snapshot();
 //   ... measured region ...
 //   auto region = tracer.snapshot() - before;
-//   for (auto& [name, value] : bpf::to_metrics(region)) ...
+//   for (auto& [name, value] : bpf::to_metrics(region)) ...   // only what was measured
+//   tracer.availability();   // the probes, and why the other bpf_* metrics are absent
 //
+// Each family (faults, readahead, page cache, block I/O, ...) is loaded and
+// attached on its own, trying its mechanisms in order (tp_btf, fentry,
+// kprobe): a kernel that lacks one, or refuses one, still gives the others.
 // Nothing is pinned: programs, links and maps live in this object's file
 // descriptors and vanish with it (or with the process, whatever kills it).
 #pragma once
@@ -25,12 +30,13 @@
 namespace faultline::bpf {
 
 struct TraceFilter {
-  // Task filter: a task passes if its cgroup v2 id equals cgroup_id OR its
-  // tgid is in pids; with neither set every task passes (system-wide).
-  std::optional<std::uint64_t> cgroup_id;
+  // Task filter: a task passes if it runs in the cgroup v2 directory
+  // cgroup_path or in one of its descendants, OR its tgid is in pids (new
+  // processes they fork join them); with neither set every task passes.
+  std::optional<std::string> cgroup_path;
   std::vector<int> pids;
-  // File filter: page-cache, filemap-fault and readahead events only for
-  // these files (matched by device + inode); empty = every file.
+  // File filter: page-cache, filemap-fault, readahead and block events only
+  // for these files (matched by device + inode); empty = every file.
   std::vector<std::string> files;
   // Per-event timeline through a ring buffer of timeline_bytes (rounded up
   // to a power of two pages); counts are always kept.
@@ -42,17 +48,14 @@ struct TraceFilter {
   // allocated and touched up front (reset_timeline), so collecting events
   // does not grow this process's RSS during a measured region.
   std::size_t timeline_max_events = 0;
-  // Track "readahead pages never used" (needs a file filter). Off by
-  // default: it costs a hash insert per page-cache folio and ~30 lookups per
-  // fault-around (µs each, see bpf/README.md); `faultline trace --file` turns
-  // it on, benchmark regions leave it off.
+  // Track "readahead pages never used" (needs a file filter): a page bitmap
+  // per traced file, 3 bits per page (see bpf/README.md for its cost).
   bool track_unused = false;
   // Ask the kernel to time every program run (BPF_ENABLE_STATS while this
   // Tracer is attached): program_stats() then gives ns per event. For
   // overhead studies only: it adds two clock reads to every event.
   bool program_stats = false;
-  std::size_t max_pids = 1024;  // room for add_pid()
-  std::size_t max_unused_folios = 1u << 20;
+  std::size_t max_pids = 1024;  // room for add_pid() and followed children
 };
 
 struct TimelineEvent {
@@ -83,8 +86,8 @@ std::uint64_t kernel_dev(std::uint64_t st_dev);
 
 class Tracer {
  public:
-  // Opens and loads the programs with the filter. Never throws: when
-  // anything fails, ok() is false and error() starts with
+  // Opens, loads and attach-tests every family with the filter. Never
+  // throws: when nothing can trace, ok() is false and error() starts with
   // "tracing unavailable: ".
   explicit Tracer(TraceFilter filter);
   ~Tracer();
@@ -94,23 +97,27 @@ class Tracer {
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
   // The attached programs ("tp_btf/page_cache_sync_ra", ...), then notes:
-  // "skipped <probe>: <why>" for what the kernel refused, "warning: ..." for
-  // filters that may not match (files on overlayfs/btrfs). For logs, --json.
+  // "skipped <family>: <why>" for what the kernel refused, "warning: ..."
+  // for filters that may not match (files on overlayfs/btrfs). For logs.
   const std::vector<std::string>& probes() const { return probes_; }
   const TraceFilter& filter() const { return filter_; }
   // The probes attached, and every bpf_* metric (results/schema.json) this
   // tracer cannot measure with the reason: what to_metrics() leaves out.
   Availability availability() const;
 
-  // Attach every program. False (and error()) on failure, nothing attached.
+  // Attach every loaded family. False (and error()) when none attaches.
   bool start();
   // Detach every program (the destructor does this too). Counters stay
   // readable.
   void stop();
   // Add a tgid to the task filter while running (room: max_pids).
   bool add_pid(int pid);
+  // "Never used" from now on counts only pages added from now on (a
+  // region's own readahead): forgets what is still marked unused.
+  void restart_unused();
 
-  // Cumulative counts since start (all zero if !ok()).
+  // Cumulative counts since start (all zero if !ok()); carries
+  // availability(), so to_metrics() of a difference knows what to leave out.
   TraceCounters snapshot() const;
   // Move the ring buffer's pending events into the timeline; returns how
   // many. Call it regularly during long runs (timeline mode only).

@@ -270,7 +270,7 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
   if (trace_fleet && cgroup && cgroup->id()) {
     const FsIds root_files = FsIds::root();  // tracefs and BTF are root's
     bpf::TraceFilter filter;
-    filter.cgroup_id = *cgroup->id();
+    filter.cgroup_path = cgroup->paths().front();  // the v2 directory (made first)
     filter.files = {plan.model};
     tracer = std::make_unique<bpf::Tracer>(filter);
     if (!tracer->ok() || !tracer->start()) {

@@ -2,15 +2,19 @@
 // dispatches: every subcommand is registered by the folder that owns it.
 #include <CLI/CLI.hpp>
 
-#include "bpf/trace_command.h"
 #include "harness/doctor.h"
 #include "harness/report_command.h"
 #include "harness/run_command.h"
+#if FAULTLINE_HARNESS_BPF
+#include "harness/trace_command.h"
+#endif
 
 int main(int argc, char** argv) {
   CLI::App app{"faultline: measure, trace and explain how Linux loads model files"};
   app.require_subcommand(1);
-  faultline::bpf::add_trace_command(app);
+#if FAULTLINE_HARNESS_BPF
+  faultline::harness::add_trace_command(app);
+#endif
   faultline::harness::add_harness_commands(app);
   faultline::harness::add_report_commands(app);
   faultline::harness::add_doctor_command(app);

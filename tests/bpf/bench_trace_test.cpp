@@ -59,6 +59,39 @@ TEST(BenchTrace, TimedRegionCountersAndTimeline) {
   fs::remove_all(dir);
 }
 
+// One cell's metrics from faultline-bench --json (standalone, this user).
+nlohmann::json bench_cell(const std::string& model, const std::string& extra) {
+  const std::string json = model + ".cell.json";
+  auto run = capture(std::string(FAULTLINE_BENCH) + " --model " + model +
+                     " --strategies mmap:private --patterns none --cache warm --iterations 1 "
+                     "--benchmark_format=json --json " +
+                     json + " " + extra + " 2>/dev/null");
+  EXPECT_EQ(run.status, 0);
+  std::ifstream in(json);
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  fs::remove(json);
+  return j.is_object() ? j["cells"].at(0)["metrics"] : nlohmann::json::object();
+}
+
+TEST(BenchTrace, TheTimelineTracerIsNotInTheMeasurement) {
+  // --trace-timeline allocates its event buffer and starts its threads
+  // (ring-buffer poller, 5 ms RSS sampler) in RegionProbe::prepare, before
+  // the "before" samples: the load's memory is the same with or without it.
+  if (auto why = bpf_skip_reason()) GTEST_SKIP() << *why;
+  ColdFile file(64ull << 20);
+  fs::path dir = fs::temp_directory_path() / ("faultline-tl-rss-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const auto plain = bench_cell(file.path(), "");
+  const auto traced = bench_cell(file.path(), "--trace-timeline " + dir.string());
+  fs::remove_all(dir);
+  ASSERT_TRUE(traced.contains("bpf_dropped")) << "the timeline run was not traced";
+  // (peak_rss_bytes is left out: it moves by ~100 KiB between untraced runs.)
+  for (const char* m : {"rss_anon_bytes", "pss_bytes"})
+    EXPECT_NEAR(traced.value(m, -1e18), plain.value(m, 1e18), 64 << 10) << m;
+  EXPECT_NEAR(traced.value("minor_faults", -1e9), plain.value("minor_faults", 1e9), 16)
+      << "the tracer's threads would fault in their stacks and buffers";
+}
+
 TEST(BenchTrace, UnprivilegedRunsUntracedWithOneWarning) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the benchmark as another user";
   ColdFile file(4ull << 20);

@@ -14,6 +14,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include <gtest/gtest.h>
+
+#include "benchmarks/perf_counters.h"
 #include "bpf/tracer.h"
 
 namespace faultline::testing {
@@ -33,7 +36,11 @@ WorkerChild::WorkerChild(std::function<void()> work) {
     close(done[0]);
     char c;
     if (read(go[0], &c, 1) != 1) _exit(2);
-    work();
+    try {  // never back into the test runner from a child
+      work();
+    } catch (...) {
+      _exit(10);
+    }
     if (write(done[1], "d", 1) != 1) _exit(3);
     (void)!read(go[0], &c, 1);  // released (or parent gone)
     _exit(0);
@@ -101,6 +108,48 @@ void touch_file_pages(const std::string& path, int advice, std::uint64_t pages) 
   const std::uint64_t limit = pages ? pages * 4096 : std::uint64_t(size);
   for (std::uint64_t off = 0; off < limit && off < std::uint64_t(size); off += 4096) (void)p[off];
   munmap(const_cast<char*>(p), size);
+}
+
+void read_file(const std::string& path, std::size_t chunk, std::uint64_t bytes, bool use_pread) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) _exit(5);
+  std::vector<char> buf(chunk);
+  const std::uint64_t limit = bytes ? bytes : ~std::uint64_t(0);
+  std::uint64_t done = 0;
+  while (done < limit) {
+    const std::size_t want = std::min<std::uint64_t>(chunk, limit - done);
+    const ssize_t n =
+        use_pread ? pread(fd, buf.data(), want, off_t(done)) : read(fd, buf.data(), want);
+    if (n <= 0) break;
+    done += std::uint64_t(n);
+  }
+  close(fd);
+}
+
+void willneed(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const off_t size = lseek(fd, 0, SEEK_END);
+  for (off_t off = 0; off < size; off += 2 << 20)
+    posix_fadvise(fd, off, 2 << 20, POSIX_FADV_WILLNEED);
+  close(fd);
+}
+
+bpf::TraceCounters trace_child(bpf::TraceFilter filter, std::function<void()> work,
+                               std::uint64_t* perf_faults) {
+  WorkerChild child(std::move(work));
+  filter.pids.push_back(child.pid());
+  bpf::Tracer tracer(filter);
+  EXPECT_TRUE(tracer.ok()) << tracer.error();
+  EXPECT_TRUE(tracer.start()) << tracer.error();
+  PerfCounter perf("page-faults", child.pid());
+  perf.enable();
+  const bpf::TraceCounters before = tracer.snapshot();
+  child.go();
+  child.wait_done();
+  const bpf::TraceCounters delta = tracer.snapshot() - before;
+  if (perf_faults) *perf_faults = perf.read().value_or(0);
+  EXPECT_EQ(child.finish(), 0);
+  return delta;
 }
 
 }  // namespace faultline::testing

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf/tracer.h"
 #include "tests/support/bpf_objects.h"  // bpf_prog_ids, bpf_link_ids, bpf_objects_gone
 #include "tests/support/temp_file.h"
 
@@ -56,5 +57,25 @@ class ColdFile {
 // after madvise(advice) unless advice < 0; only the first `pages` pages when
 // nonzero. For use inside WorkerChild work.
 void touch_file_pages(const std::string& path, int advice, std::uint64_t pages = 0);
+
+// read() (or pread() at increasing offsets) `path` in `chunk`-byte calls, the
+// first `bytes` bytes (0: all of it).
+void read_file(const std::string& path, std::size_t chunk, std::uint64_t bytes = 0,
+               bool use_pread = false);
+
+// posix_fadvise(WILLNEED) of the whole file, in 2 MiB steps (one call reads
+// at most the readahead window).
+void willneed(const std::string& path);
+
+// Runs `work` in a fresh child traced by a Tracer with `filter` (the
+// child's pid added) and returns the region's counts; with perf_faults,
+// perf's page-fault count of the child too.
+bpf::TraceCounters trace_child(bpf::TraceFilter filter, std::function<void()> work,
+                               std::uint64_t* perf_faults = nullptr);
+
+#define SKIP_WITHOUT_BPF()                                  \
+  do {                                                      \
+    if (auto why = bpf_skip_reason()) GTEST_SKIP() << *why; \
+  } while (0)
 
 }  // namespace faultline::testing

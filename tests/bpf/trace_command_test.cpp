@@ -1,8 +1,10 @@
 // `faultline trace` end to end: the real executable, its exit codes, its
 // summary and JSON, and that nothing stays attached however it ends.
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,7 +16,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "bpf/trace_command.h"
+#include "harness/trace_command.h"
 #include "tests/bpf/bpf_test_support.h"
 
 namespace faultline::testing {
@@ -65,6 +67,14 @@ class FaultlineTrace {
     waitpid(pid_, &status, 0);
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  // Whether `text` shows up on its stderr within 10 s.
+  bool wait_for_stderr(const std::string& text) const {
+    for (int waited = 0; waited < 10000; waited += 20) {
+      if (stderr_text().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
   }
   std::string stderr_text() const {
     std::ifstream in(stderr_path_);
@@ -175,10 +185,9 @@ TEST(TraceCommand, TracesARunningPidForADuration) {
     pause();
   });
   const std::string json_path = file.path() + ".json";
-  const auto links = max_bpf_link_id();
   FaultlineTrace run({"-p", std::to_string(worker.pid()), "--file", file.path(), "--duration",
                       "1500ms", "--json", json_path});
-  ASSERT_TRUE(wait_for_links_above(links));
+  ASSERT_TRUE(run.wait_for_stderr("faultline trace: tracing ")) << run.stderr_text();
   worker.go();
   EXPECT_EQ(run.wait(), 0) << run.stderr_text();
   std::ifstream in(json_path);
@@ -190,15 +199,80 @@ TEST(TraceCommand, TracesARunningPidForADuration) {
   EXPECT_FALSE(j["rss"]["samples"].empty());
 }
 
+// What sudo hands the commands it runs, for the scope (tests/harness's
+// least-privilege tests play sudo the same way).
+class AsIfSudo {
+ public:
+  explicit AsIfSudo(uid_t uid) {
+    ::setenv("SUDO_UID", std::to_string(uid).c_str(), 1);
+    ::setenv("SUDO_GID", std::to_string(uid).c_str(), 1);
+  }
+  ~AsIfSudo() {
+    ::unsetenv("SUDO_UID");
+    ::unsetenv("SUDO_GID");
+  }
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(TraceCommand, UnderSudoTheCommandRunsAsTheUserAndIsStillTraced) {
+  SKIP_WITHOUT_FAULTLINE();
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to become nobody";
+  constexpr uid_t kNobody = 65534;
+  if (!::getpwuid(kNobody)) GTEST_SKIP() << "no user with uid 65534";
+  ColdFile file(16u << 20);
+  ASSERT_EQ(::chmod(file.path().c_str(), 0644), 0);
+  std::string dir = "/var/tmp/faultline-trace-sudo-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  ASSERT_EQ(::chown(dir.c_str(), kNobody, kNobody), 0);  // the user's folder
+  for (bool as_root : {false, true}) {
+    const std::string uid_file = dir + "/uid", json_path = dir + "/trace.json";
+    std::vector<std::string> args = {"--file", file.path(), "--json", json_path};
+    if (as_root) args.push_back("--as-root");
+    for (const char* a : {"--", "sh", "-c", "id -u > \"$0\"; cat \"$1\" > /dev/null"})
+      args.push_back(a);
+    args.push_back(uid_file);
+    args.push_back(file.path());
+    file.evict();
+    int code;
+    std::string err;
+    {
+      AsIfSudo sudo(kNobody);
+      FaultlineTrace run(args);
+      code = run.wait();
+      err = run.stderr_text();
+    }
+    ASSERT_EQ(code, 0) << err;
+    EXPECT_EQ(slurp(uid_file), as_root ? "0\n" : "65534\n") << err;
+    struct stat st;
+    ASSERT_EQ(::stat(json_path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, as_root ? 0u : kNobody) << "--json is the user's file";
+    const auto j = nlohmann::json::parse(slurp(json_path));
+    const double pages = double(file.pages());
+    EXPECT_NEAR(j["trace"]["pagecache"]["added_pages"].get<double>(), pages, 0.05 * pages)
+        << "the user's command is still traced";
+    EXPECT_TRUE(j.contains("not_measured"));
+    EXPECT_FALSE(j["probes"].empty());
+    ::unlink(uid_file.c_str());
+    ::unlink(json_path.c_str());
+  }
+  ::rmdir(dir.c_str());
+}
+
 TEST(TraceCommand, ParsesDurations) {
   using std::chrono::milliseconds;
-  EXPECT_EQ(bpf::parse_duration("10s"), milliseconds(10000));
-  EXPECT_EQ(bpf::parse_duration("500ms"), milliseconds(500));
-  EXPECT_EQ(bpf::parse_duration("1.5"), milliseconds(1500));
-  EXPECT_EQ(bpf::parse_duration("2m"), milliseconds(120000));
-  EXPECT_FALSE(bpf::parse_duration("soon"));
-  EXPECT_FALSE(bpf::parse_duration("-1s"));
-  EXPECT_FALSE(bpf::parse_duration(""));
+  EXPECT_EQ(harness::parse_duration("10s"), milliseconds(10000));
+  EXPECT_EQ(harness::parse_duration("500ms"), milliseconds(500));
+  EXPECT_EQ(harness::parse_duration("1.5"), milliseconds(1500));
+  EXPECT_EQ(harness::parse_duration("2m"), milliseconds(120000));
+  EXPECT_FALSE(harness::parse_duration("soon"));
+  EXPECT_FALSE(harness::parse_duration("-1s"));
+  EXPECT_FALSE(harness::parse_duration(""));
 }
 
 }  // namespace

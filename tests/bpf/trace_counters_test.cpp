@@ -1,10 +1,12 @@
 // TraceCounters arithmetic, histogram percentiles, metric names and JSON:
 // no kernel needed, these run everywhere.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
-#include "schema/metrics.h"
+#include <nlohmann/json.hpp>
+#include <optional>
+
 #include "bpf/trace_counters.h"
+#include "schema/metrics.h"
 
 namespace faultline::bpf {
 namespace {
@@ -64,12 +66,52 @@ TEST(TraceCounters, MetricsAreTheDesignNamesAndAlwaysReportDrops) {
   EXPECT_NEAR(*value(metric::kBpfFaultP50Us), 1.536, 1e-9);
 }
 
+TEST(TraceCounters, WhatIsNotMeasuredIsAbsentWithItsReasonNeverZero) {
+  TraceCounters d;
+  d.user_faults = 7;
+  d.bio_requests = 0;  // the block probe attached and saw nothing: a real 0
+  Availability tracer;
+  tracer.not_measured_because(std::string(metric::kBpfFaultP50Us), "bpf_fault_latency: no probe");
+  tracer.not_measured_because(std::string(metric::kBpfFaultP99Us), "bpf_fault_latency: no probe");
+  tracer.not_measured_because(std::string(metric::kBpfRaUnusedPages), "tracking off");
+  d.fault_ns.slots[10] = 5;  // even with data, an unavailable family is not reported
+  const RegionMetrics r = region_metrics(d, tracer);
+  auto value = [&](std::string_view name) -> std::optional<double> {
+    for (const auto& [n, v] : r.metrics)
+      if (n == name) return v;
+    return std::nullopt;
+  };
+  EXPECT_FALSE(value(metric::kBpfFaultP50Us));
+  EXPECT_FALSE(value(metric::kBpfRaUnusedPages));
+  EXPECT_EQ(r.availability.not_measured.at(std::string(metric::kBpfRaUnusedPages)), "tracking off");
+  EXPECT_EQ(value(metric::kBpfUserFaults), 7.0);
+  EXPECT_EQ(value(metric::kBpfBioRequests), 0.0);
+  // An attached probe with an empty histogram: 0 events, no percentile.
+  EXPECT_FALSE(value(metric::kBpfBioP50Us));
+  EXPECT_EQ(r.availability.not_measured.at(std::string(metric::kBpfBioP50Us)), "no events");
+  // The counters carry their tracer's availability: to_metrics(d) agrees.
+  d.availability = tracer;
+  EXPECT_EQ(to_metrics(d), r.metrics);
+}
+
+TEST(TraceCounters, EverySchemaBpfMetricHasAProducer) {
+  TraceCounters d;
+  d.fault_ns.slots[10] = 1;
+  d.bio_latency_ns.slots[20] = 1;
+  const RegionMetrics r = region_metrics(d, {});
+  for (const auto& info : metric::kAll)
+    if (info.family.starts_with("bpf_"))
+      EXPECT_FALSE(r.availability.not_measured.count(std::string(info.name)))
+          << info.name << ": " << r.availability.not_measured.at(std::string(info.name));
+}
+
 TEST(TraceCounters, JsonHasEverySection) {
   TraceCounters c;
   c.ra_async = 2;
   c.pagecache_add_order.slots[2] = 5;
   const auto j = to_json(c);
-  for (const char* section : {"faults", "readahead", "pagecache", "block", "timeline", "metrics"})
+  for (const char* section :
+       {"faults", "readahead", "pagecache", "block", "timeline", "metrics", "not_measured"})
     EXPECT_TRUE(j.contains(section)) << section;
   EXPECT_EQ(j["readahead"]["async"], 2);
   EXPECT_EQ(j["pagecache"]["added_order"]["slots"].size(), 3u);

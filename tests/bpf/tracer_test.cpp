@@ -18,31 +18,6 @@ using bpf::Tracer;
 
 constexpr std::uint64_t kFileBytes = 64ull << 20;
 
-#define SKIP_WITHOUT_BPF()                                  \
-  do {                                                      \
-    if (auto why = bpf_skip_reason()) GTEST_SKIP() << *why; \
-  } while (0)
-
-// Runs `work` in a fresh child traced by a Tracer with `filter` (the
-// child's pid added); returns the region's counts.
-TraceCounters trace_child(TraceFilter filter, std::function<void()> work,
-                          std::uint64_t* perf_faults = nullptr) {
-  WorkerChild child(std::move(work));
-  filter.pids.push_back(child.pid());
-  Tracer tracer(filter);
-  EXPECT_TRUE(tracer.ok()) << tracer.error();
-  EXPECT_TRUE(tracer.start()) << tracer.error();
-  PerfCounter perf("page-faults", child.pid());
-  perf.enable();
-  const TraceCounters before = tracer.snapshot();
-  child.go();
-  child.wait_done();
-  const TraceCounters delta = tracer.snapshot() - before;
-  if (perf_faults) *perf_faults = perf.read().value_or(0);
-  EXPECT_EQ(child.finish(), 0);
-  return delta;
-}
-
 TEST(Tracer, UserFaultsAgreeWithPerfWithin2Percent) {
   SKIP_WITHOUT_BPF();
   ColdFile file(kFileBytes);

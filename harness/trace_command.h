@@ -1,8 +1,11 @@
-// `faultline trace`: attach the Tracer to a command, to running processes or
-// to the whole system, and print what happened when it ends.
+// `faultline trace`: attach the eBPF Tracer (bpf/tracer.h) to a command, to
+// running processes or to the whole system, and print what happened when it
+// ends (bpf/trace_summary.h). Under sudo the command runs as the invoking
+// user (harness/credentials.h) and only the tracer stays root; --as-root
+// runs it as root.
 //
-//   faultline trace --file model.gguf -- ./llama-cli -m model.gguf -p hi -n 1
-//   faultline trace -p 4242 --duration 10s --json trace.json
+//   sudo faultline trace --file model.gguf -- ./llama-cli -m model.gguf -p hi -n 1
+//   sudo faultline trace -p 4242 --duration 10s --json trace.json
 #pragma once
 
 #include <chrono>
@@ -14,7 +17,7 @@ namespace CLI {
 class App;
 }
 
-namespace faultline::bpf {
+namespace faultline::harness {
 
 struct TraceOptions {
   std::vector<std::string> files;
@@ -24,6 +27,7 @@ struct TraceOptions {
   bool timeline = false;
   std::size_t timeline_mib = 16;
   int rss_interval_ms = 100;
+  bool as_root = false;              // under sudo: run the command as root, not as the user
   std::vector<std::string> command;  // after "--"
 };
 
@@ -39,4 +43,4 @@ int run_trace(const TraceOptions& options);
 // "10s", "1.5s", "500ms", "2m", "1h", bare number = seconds; nullopt if bad.
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
 
-}  // namespace faultline::bpf
+}  // namespace faultline::harness

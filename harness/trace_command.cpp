@@ -1,4 +1,4 @@
-#include "bpf/trace_command.h"
+#include "harness/trace_command.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -13,7 +13,6 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -23,9 +22,20 @@
 #include "bpf/rss_sampler.h"
 #include "bpf/trace_summary.h"
 #include "bpf/tracer.h"
+#include "harness/child_process.h"
+#include "harness/credentials.h"
 
-namespace faultline::bpf {
+namespace faultline::harness {
 namespace {
+
+using bpf::print_summary;
+using bpf::ProcessFaults;
+using bpf::report_json;
+using bpf::RssSampler;
+using bpf::ScopedCgroup;
+using bpf::TraceFilter;
+using bpf::Tracer;
+using bpf::TraceReport;
 
 volatile sig_atomic_t g_stop_signal = 0;
 
@@ -47,43 +57,15 @@ bool process_exists(int pid) {
   return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
-// The executable execvp would run, or "" when there is none.
-std::string resolve_command(const std::string& name) {
-  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/local/bin:/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    struct stat st;
-    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        access(candidate.c_str(), X_OK) == 0)
-      return candidate;
-  }
-  return "";
-}
-
-// minflt / majflt of a live process, from /proc/PID/stat (fields 10 and 12).
-std::optional<ProcessFaults> proc_faults(int pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), {});
-  const auto close = text.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream fields(text.substr(close + 2));
-  std::vector<std::string> f;
-  for (std::string s; fields >> s && f.size() < 12;) f.push_back(s);
-  if (f.size() < 12) return std::nullopt;
-  // After "pid (comm) ": state(3) ppid pgrp session tty tpgid flags minflt(10) cminflt majflt(12)
-  return ProcessFaults{std::stoull(f[7]), std::stoull(f[9])};
-}
-
-// A forked child that execs the command when released; exec errors come back
-// through a close-on-exec pipe.
+// A forked child that joins the cgroup (as root), waits to be released,
+// becomes `user` when given (async-signal-safe: setgroups, setgid, setuid)
+// and execs the command; errors come back through a close-on-exec pipe.
 struct CommandChild {
   pid_t pid = -1;
   int go_w = -1, err_r = -1;
 
-  bool spawn(const std::vector<std::string>& argv, const ScopedCgroup* cgroup) {
+  bool spawn(const std::vector<std::string>& argv, const ScopedCgroup* cgroup,
+             const Credentials* user) {
     int go[2], err[2];
     if (pipe2(go, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) return false;
     std::vector<char*> args;
@@ -109,7 +91,12 @@ struct CommandChild {
       while ((n = read(go[0], &c, 1)) < 0 && errno == EINTR) {
       }
       if (n != 1) _exit(125);  // the tracer gave up
-      execvp(args[0], args.data());
+      if (user && !become(*user)) {
+        const int e = errno;
+        (void)!write(err[1], &e, sizeof e);
+        _exit(126);
+      }
+      execv(args[0], args.data());
       const int e = errno;
       (void)!write(err[1], &e, sizeof e);
       _exit(127);
@@ -210,11 +197,20 @@ int run_trace(const TraceOptions& o) {
       error(fmt::format("no process with pid {}", pid));
       return 1;
     }
-  if (!o.command.empty() && resolve_command(o.command[0]).empty()) {
+  std::vector<std::string> argv = o.command;
+  if (!argv.empty() && (argv[0] = find_program(o.command[0])).empty()) {
     error(fmt::format("cannot run '{}': command not found or not executable", o.command[0]));
     return 127;
   }
-  if (auto why = tracing_unavailable_reason()) {
+  // Under sudo the command is the user's (only the tracer needs root).
+  std::optional<Credentials> user;
+  try {
+    if (!o.as_root) user = invoking_user();
+  } catch (const std::exception& e) {
+    error(e.what());
+    return 1;
+  }
+  if (auto why = bpf::tracing_unavailable_reason()) {
     error("tracing unavailable: " + *why);
     return 1;
   }
@@ -244,16 +240,17 @@ int run_trace(const TraceOptions& o) {
     } catch (const std::exception& e) {
       error(fmt::format("{}; following the command's pid only", e.what()));
     }
-    if (!child.spawn(o.command, cgroup.get())) {
+    if (!child.spawn(argv, cgroup.get(), user ? &*user : nullptr)) {
       error(fmt::format("cannot start '{}': {}", o.command[0], std::strerror(errno)));
       return 1;
     }
     if (cgroup)
-      filter.cgroup_id = cgroup->id();
+      filter.cgroup_path = cgroup->path();
     else
       filter.pids.push_back(child.pid);
     report.pids.push_back(child.pid);
     report.filter = cgroup ? "cgroup " + cgroup->path() : fmt::format("pid {}", child.pid);
+    if (user) report.filter += " as " + user->describe();
   } else {
     report.pids = o.pids;
     report.filter = o.pids.empty() ? "system-wide" : fmt::format("pids {}", fmt::join(o.pids, " "));
@@ -270,11 +267,14 @@ int run_trace(const TraceOptions& o) {
     return 128 + g_stop_signal;
   }
   report.probes = tracer.probes();
+  report.availability = tracer.availability();
   for (const auto& p : tracer.probes())
     if (p.rfind("skipped", 0) == 0)
       error("note: " + p);
     else if (p.rfind("warning", 0) == 0)
       error(p);
+  error(fmt::format("tracing {} ({} probes attached)", report.filter,
+                    report.availability.probes.size()));
 
   report.t0_ns = monotonic_ns();
   const auto t0 = std::chrono::steady_clock::now();
@@ -290,7 +290,7 @@ int run_trace(const TraceOptions& o) {
     error("tracing every process until Ctrl-C (give -p PID, --duration or a command)");
 
   std::optional<ProcessFaults> faults_before;
-  if (o.command.empty() && o.pids.size() == 1) faults_before = proc_faults(o.pids[0]);
+  if (o.command.empty() && o.pids.size() == 1) faults_before = bpf::read_proc_faults(o.pids[0]);
   RssSampler rss(report.pids, std::chrono::milliseconds(std::max(10, o.rss_interval_ms)));
 
   while (true) {
@@ -328,7 +328,7 @@ int run_trace(const TraceOptions& o) {
     report.timeline_enabled = true;
   }
   if (faults_before)
-    if (auto after = proc_faults(o.pids[0]))
+    if (auto after = bpf::read_proc_faults(o.pids[0]))
       report.process_faults =
           ProcessFaults{after->minor - faults_before->minor, after->major - faults_before->major};
   report.rss = rss.samples();
@@ -336,6 +336,9 @@ int run_trace(const TraceOptions& o) {
 
   print_summary(stderr, report);
   if (!o.json_path.empty()) {
+    // The user's file, written with their file rights (under sudo).
+    std::optional<FsIds> as_user;
+    if (user) as_user.emplace(user->uid, user->gid);
     std::ofstream json(o.json_path);
     json << report_json(report).dump(1) << "\n";
     if (!json) {
@@ -374,13 +377,16 @@ void add_trace_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--rss-interval-ms", opts->rss_interval_ms, "RSS sampling period")
       ->capture_default_str();
+  cmd->add_flag("--as-root", opts->as_root,
+                "Under sudo, run the command as root (default: as the user who ran sudo; the "
+                "tracer is root either way)");
   cmd->add_option("command", opts->command, "-- CMD ARGS...: run and trace this command");
 
   cmd->footer(
       "Examples:\n"
-      "  faultline trace --file model.gguf -- ./llama-cli -m model.gguf -p hi -n 1\n"
+      "  sudo faultline trace --file model.gguf -- ./llama-cli -m model.gguf -p hi -n 1\n"
       "  faultline trace -p 4242 --duration 10s --json trace.json");
   cmd->callback([opts] { throw CLI::RuntimeError(run_trace(*opts)); });
 }
 
-}  // namespace faultline::bpf
+}  // namespace faultline::harness

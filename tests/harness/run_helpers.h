@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/child_process.h"
+#include "harness/credentials.h"
 
 namespace faultline::harness::testing {
 
@@ -39,12 +40,16 @@ struct RunResult {
   }
 };
 
-// Starts `faultline <args>`; its stdout and stderr go to <base>.out / .err.
-inline pid_t start_faultline(std::vector<std::string> args, const std::string& base) {
+// Starts `faultline <args>` (as `as_user` when given); its stdout and stderr
+// go to <base>.out / .err.
+inline pid_t start_faultline(std::vector<std::string> args, const std::string& base,
+                             const Credentials* as_user = nullptr) {
   args.insert(args.begin(), FAULTLINE_EXE);
   int out = ::open((base + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int err = ::open((base + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  pid_t pid = spawn({args, {}, -1, out, err});
+  SpawnOptions o{args, {}, -1, out, err};
+  o.as_user = as_user;
+  pid_t pid = spawn(o);
   ::close(out);
   ::close(err);
   return pid;
@@ -59,8 +64,9 @@ inline RunResult finish_faultline(pid_t pid, const std::string& base, double tim
   return r;
 }
 
-inline RunResult run_faultline(std::vector<std::string> args, const std::string& base) {
-  return finish_faultline(start_faultline(std::move(args), base), base);
+inline RunResult run_faultline(std::vector<std::string> args, const std::string& base,
+                               const Credentials* as_user = nullptr) {
+  return finish_faultline(start_faultline(std::move(args), base, as_user), base);
 }
 
 // The run folders under a --results folder.

@@ -20,46 +20,6 @@ inline std::uint64_t now_ns() {
 
 }  // namespace
 
-void Log2Histogram::add(std::uint64_t value) {
-  // bit_width(v) = floor(log2 v) + 1 for v > 0: v in [2^(k-1), 2^k) -> k.
-  ++slots[std::min<int>(kSlots - 1, std::bit_width(value))];
-}
-
-std::uint64_t Log2Histogram::count() const {
-  std::uint64_t n = 0;
-  for (auto v : slots) n += v;
-  return n;
-}
-
-double Log2Histogram::percentile(double p) const {
-  const std::uint64_t n = count();
-  if (n == 0) return 0.0;
-  const double rank = std::clamp(p, 0.0, 100.0) / 100.0 * double(n);
-  double seen = 0;
-  for (int k = 0; k < kSlots; ++k) {
-    const double here = double(slots[k]);
-    if (here == 0) continue;
-    if (seen + here >= rank) {
-      if (k == 0) return 0.0;
-      const double lo = std::ldexp(1.0, k - 1), hi = std::ldexp(1.0, k);
-      return lo + (hi - lo) * std::clamp((rank - seen) / here, 0.0, 1.0);
-    }
-    seen += here;
-  }
-  return std::ldexp(1.0, kSlots - 1);
-}
-
-Log2Histogram& Log2Histogram::operator+=(const Log2Histogram& other) {
-  for (int k = 0; k < kSlots; ++k) slots[k] += other.slots[k];
-  return *this;
-}
-
-std::vector<std::uint64_t> Log2Histogram::used_slots() const {
-  int last = kSlots - 1;
-  while (last >= 0 && slots[last] == 0) --last;
-  return {slots.begin(), slots.begin() + (last + 1)};
-}
-
 TouchTimer::TouchTimer(std::uint64_t file_size) : seen_((file_size / kPage + 64) / 64, 0) {}
 
 std::uint64_t TouchTimer::touch(const std::uint8_t* data, std::uint64_t size,

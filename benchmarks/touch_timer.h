@@ -9,29 +9,16 @@
 // is off unless asked for (faultline-bench --touch-latency).
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <vector>
 
 #include "benchmarks/access_pattern.h"
+#include "benchmarks/histogram.h"
 
 namespace faultline {
 
-// Slot 0 holds 0 ns; slot k > 0 holds [2^(k-1), 2^k) ns: the layout of the
-// eBPF tracer's histograms (bpf/trace_counters.h), so both read alike.
-struct Log2Histogram {
-  static constexpr int kSlots = 64;
-  std::array<std::uint64_t, kSlots> slots{};
-
-  void add(std::uint64_t value);
-  std::uint64_t count() const;
-  // The p-th percentile (0..100), interpolated linearly inside its slot; 0
-  // when empty.
-  double percentile(double p) const;
-  Log2Histogram& operator+=(const Log2Histogram& other);
-  // The slots up to the last nonzero one (what --json writes).
-  std::vector<std::uint64_t> used_slots() const;
-};
+// The first-touch latencies in nanoseconds, log2 slots (benchmarks/histogram.h).
+using Log2Histogram = Histogram;
 
 class TouchTimer {
  public:

@@ -11,38 +11,6 @@
 
 namespace faultline::bpf {
 
-std::uint64_t Histogram::total() const {
-  std::uint64_t n = 0;
-  for (auto v : slots) n += v;
-  return n;
-}
-
-double Histogram::percentile(double p) const {
-  const std::uint64_t n = total();
-  if (n == 0) return 0.0;
-  const double rank = std::clamp(p, 0.0, 100.0) / 100.0 * double(n);
-  double seen = 0;
-  for (int k = 0; k < kHistSlots; ++k) {
-    const double here = double(slots[k]);
-    if (here == 0) continue;
-    if (seen + here >= rank) {
-      if (!log2) return k;
-      if (k == 0) return 0.0;
-      // Interpolate linearly inside [2^(k-1), 2^k).
-      const double lo = std::ldexp(1.0, k - 1), hi = std::ldexp(1.0, k);
-      return lo + (hi - lo) * std::clamp((rank - seen) / here, 0.0, 1.0);
-    }
-    seen += here;
-  }
-  return log2 ? std::ldexp(1.0, kHistSlots - 1) : kHistSlots - 1;
-}
-
-Histogram Histogram::operator-(const Histogram& earlier) const {
-  Histogram d = *this;
-  for (int k = 0; k < kHistSlots; ++k) d.slots[k] -= earlier.slots[k];
-  return d;
-}
-
 TraceCounters TraceCounters::operator-(const TraceCounters& e) const {
   TraceCounters d = *this;
   for (auto [mine, theirs] : {
@@ -173,10 +141,7 @@ static nlohmann::json hist_json(const Histogram& h, const char* unit) {
   nlohmann::json j;
   j["unit"] = unit;
   j["scale"] = h.log2 ? "log2" : "linear";
-  // Trailing empty slots are left out.
-  int last = kHistSlots - 1;
-  while (last >= 0 && h.slots[last] == 0) --last;
-  j["slots"] = std::vector<std::uint64_t>(h.slots.begin(), h.slots.begin() + (last + 1));
+  j["slots"] = h.used_slots();  // trailing empty slots are left out
   j["count"] = h.total();
   if (h.total()) {
     j["p50"] = h.percentile(50);

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <array>
+
+#include "benchmarks/histogram.h"
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -15,20 +17,11 @@
 
 namespace faultline::bpf {
 
+// Slots the kernel side fills (struct fl_hist, bpf/trace_shared.h); the
+// histogram itself is faultline's one (benchmarks/histogram.h).
 inline constexpr int kHistSlots = 32;
-
-// Slot 0 holds the value 0; for log2 histograms slot k > 0 holds
-// [2^(k-1), 2^k); for linear ones (folio orders) slot k holds the value k.
-struct Histogram {
-  std::array<std::uint64_t, kHistSlots> slots{};
-  bool log2 = true;
-
-  std::uint64_t total() const;
-  // The p-th percentile (0..100) in the histogram's unit: the upper bound of
-  // the log2 bucket holding it (the order itself for linear ones); 0 if empty.
-  double percentile(double p) const;
-  Histogram operator-(const Histogram& earlier) const;
-};
+using Histogram = faultline::Histogram;
+static_assert(kHistSlots <= Histogram::kSlots);
 
 struct TraceCounters {
   // Page faults.

@@ -24,6 +24,25 @@ std::string mechanism(const Availability& a, std::initializer_list<const char*> 
       if (p.find(n) != std::string::npos) return p;
   return "-";
 }
+
+// The tracer as the checks use it: why a metric is not measured ("" when it
+// is), and the counters of one workload.
+struct Probes {
+  bpf::Tracer& tracer;
+  bool up;
+  const Availability& avail;
+  std::string missing(std::string_view metric) const {
+    if (!up) return tracer.error();
+    auto it = avail.not_measured.find(std::string(metric));
+    return it == avail.not_measured.end() ? "" : it->second;
+  }
+  bpf::TraceCounters region(const std::function<void()>& work) const {
+    const auto before = tracer.snapshot();
+    work();
+    if (up) tracer.poll_timeline(0);
+    return tracer.snapshot() - before;
+  }
+};
 }  // namespace
 
 void Doctor::bpf_checks() {
@@ -66,17 +85,9 @@ void Doctor::bpf_checks() {
 void Doctor::cold_bpf_checks(bpf::Tracer& tracer, bool up, const Availability& avail) {
   const double n = double(f_.pages());
   const std::string cold_read = fmt::format("cold read() of {} pages", count(n));
-  auto missing = [&](std::string_view metric) -> std::string {
-    if (!up) return tracer.error();
-    auto it = avail.not_measured.find(std::string(metric));
-    return it == avail.not_measured.end() ? "" : it->second;
-  };
-  auto region = [&](const std::function<void()>& work) {
-    const auto before = tracer.snapshot();
-    work();
-    if (up) tracer.poll_timeline(0);
-    return tracer.snapshot() - before;
-  };
+  const Probes p{tracer, up, avail};
+  auto missing = [&](std::string_view metric) { return p.missing(metric); };
+  auto region = [&](const std::function<void()>& work) { return p.region(work); };
   // 1. Cold read(): page-cache insertions, block I/O, readahead, never used, timeline.
   doctor::evict(f_);
   const auto rd = region([&] { doctor::read_all(f_); });
@@ -178,16 +189,9 @@ void Doctor::cold_bpf_checks(bpf::Tracer& tracer, bool up, const Availability& a
 
 void Doctor::warm_bpf_checks(bpf::Tracer& tracer, bool up, const Availability& avail) {
   const double n = double(f_.pages());
-  auto missing = [&](std::string_view metric) -> std::string {
-    if (!up) return tracer.error();
-    auto it = avail.not_measured.find(std::string(metric));
-    return it == avail.not_measured.end() ? "" : it->second;
-  };
-  auto region = [&](const std::function<void()>& work) {
-    const auto before = tracer.snapshot();
-    work();
-    return tracer.snapshot() - before;
-  };
+  const Probes p{tracer, up, avail};
+  auto missing = [&](std::string_view metric) { return p.missing(metric); };
+  auto region = [&](const std::function<void()>& work) { return p.region(work); };
   // 5. Warm MADV_RANDOM touch: the tracer's user faults = perf's page-faults:u.
   doctor::warm(f_);
   PerfCounter perf("perf::PERF_COUNT_SW_PAGE_FAULTS:u");

@@ -19,22 +19,13 @@
 
 #include "benchmarks/cache.h"
 #include "benchmarks/process_probe.h"
+#include "benchmarks/touch_timer.h"
 
 namespace faultline::harness::doctor {
 namespace {
 
 [[noreturn]] void fail(const std::string& what) {
   throw std::runtime_error(fmt::format("{}: {}", what, std::strerror(errno)));
-}
-
-std::uint64_t now_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return std::uint64_t(ts.tv_sec) * 1000000000ull + std::uint64_t(ts.tv_nsec);
-}
-
-int log2_slot(std::uint64_t v) {
-  return v ? 64 - __builtin_clzll(v) : 0;  // slot k: [2^(k-1), 2^k)
 }
 
 }  // namespace
@@ -118,22 +109,6 @@ void read_all(const ScratchFile& f) {
   }
 }
 
-double Touch::percentile_ns(double p) const {
-  if (!count) return 0;
-  const double rank = p / 100.0 * double(count);
-  double seen = 0;
-  for (int k = 0; k < 64; ++k) {
-    if (!slots[k]) continue;
-    if (seen + double(slots[k]) >= rank) {
-      if (k == 0) return 0;
-      const double lo = double(1ull << (k - 1)), hi = 2 * lo;
-      return lo + (hi - lo) * (rank - seen) / double(slots[k]);
-    }
-    seen += double(slots[k]);
-  }
-  return 0;
-}
-
 void Touch::unmap() {
   if (base) ::munmap(const_cast<std::uint8_t*>(base), bytes);
   base = nullptr;
@@ -146,15 +121,9 @@ void touch(const ScratchFile& f, int advice, std::uint64_t pages, Touch& out) {
   out.base = static_cast<const std::uint8_t*>(p);
   out.bytes = f.bytes();
   if (advice >= 0 && ::madvise(p, f.bytes(), advice) != 0) fail("madvise of the scratch file");
-  volatile std::uint8_t sink = 0;
-  for (std::uint64_t i = 0; i < pages && i < f.pages(); ++i) {
-    const std::uint64_t t0 = now_ns();
-    sink = sink + out.base[i * 4096];
-    const std::uint64_t t1 = now_ns();
-    ++out.slots[log2_slot(t1 - t0)];
-    ++out.count;
-  }
-  (void)sink;
+  TouchTimer timer(f.bytes());
+  (void)timer.touch(out.base, f.bytes(), {{0, std::min(pages, f.pages()) * 4096}});
+  out.latency_ns = timer.latency_ns();
 }
 
 void willneed_and_wait(const ScratchFile& f, std::uint64_t window_pages) {

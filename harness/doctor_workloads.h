@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "benchmarks/histogram.h"
 #include "benchmarks/unique_fd.h"
 
 namespace faultline::harness::doctor {
@@ -40,14 +41,14 @@ std::uint64_t resident_pages_mincore(const ScratchFile& f);
 void read_all(const ScratchFile& f);
 
 // mmap(PROT_READ, MAP_PRIVATE), madvise(advice) unless < 0, touch one byte of
-// each of the first `pages` pages in order; the mapping stays until `unmap`.
-// Each touch is timed: a log2 histogram of nanoseconds.
+// each of the first `pages` pages in order, each first touch timed by
+// faultline-bench's own TouchTimer (the probe the touch_* metrics come
+// from); the mapping stays until unmap().
 struct Touch {
   const std::uint8_t* base = nullptr;
   std::uint64_t bytes = 0;
-  std::uint64_t slots[64] = {};  // slot k: [2^(k-1), 2^k) ns
-  std::uint64_t count = 0;
-  double percentile_ns(double p) const;
+  Histogram latency_ns;  // log2 slots of ns
+  std::uint64_t count() const { return latency_ns.total(); }
   void unmap();
   ~Touch() { unmap(); }
 };

@@ -72,8 +72,8 @@ void Doctor::process_checks() {
         fmt::format("{} bytes", count(n * 4096)),
         fmt::format("{} bytes", count(double(after.read_bytes - before.read_bytes))),
         near(double(after.read_bytes - before.read_bytes), n * 4096, kBytes));
-  check("first-touch timer", "touch_timer", "TouchTimer (faultline-bench --touch-latency)", cold_random,
-        fmt::format("{} touches", count(n)),
+  check("first-touch timer", "touch_timer", "TouchTimer (faultline-bench --touch-latency)",
+        cold_random, fmt::format("{} touches", count(n)),
         fmt::format("{} touches, p50 {:.1f} µs", count(double(cold.count())),
                     cold.latency_ns.percentile(50) / 1e3),
         cold.count() == f_.pages());

@@ -126,6 +126,15 @@ void touch(const ScratchFile& f, int advice, std::uint64_t pages, Touch& out) {
   out.latency_ns = timer.latency_ns();
 }
 
+void touch_anonymous(std::uint64_t bytes) {
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) fail("mmap of anonymous memory");
+  (void)::madvise(p, bytes, MADV_NOHUGEPAGE);
+  auto* bytes_p = static_cast<volatile std::uint8_t*>(p);
+  for (std::uint64_t off = 0; off < bytes; off += 4096) bytes_p[off] = 1;
+  ::munmap(p, bytes);
+}
+
 void willneed_and_wait(const ScratchFile& f, std::uint64_t window_pages) {
   const off_t step = off_t(std::max<std::uint64_t>(window_pages, 32) * 4096);
   for (off_t off = 0; off < off_t(f.bytes()); off += step)

@@ -54,6 +54,10 @@ struct Touch {
 };
 void touch(const ScratchFile& f, int advice, std::uint64_t pages, Touch& out);
 
+// Writes one byte of each page of `bytes` of fresh anonymous memory
+// (MADV_NOHUGEPAGE: one fault per page), then unmaps it.
+void touch_anonymous(std::uint64_t bytes);
+
 // posix_fadvise(WILLNEED) over the whole file in pieces of `window_pages`
 // (the kernel's forced readahead reads at most one readahead window per
 // call), then wait (at most 5 s) until every page is resident: readahead

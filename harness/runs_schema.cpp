@@ -194,8 +194,8 @@ std::vector<std::string> validate(const nlohmann::json& row) {
     else if (!type_ok(fi.type, row[name]))
       errors.push_back(fmt::format("field \"{}\" must be {}", name, type_what(fi.type)));
   }
-  for (const auto& [key, value] : row.items()) {
-    (void)value;
+  for (const auto& item : row.items()) {
+    const std::string& key = item.key();  // not a structured binding: clang 14 cannot capture one
     const bool listed =
         std::any_of(std::begin(kFields), std::end(kFields),
                     [&](const FieldInfo& fi) { return fi.name == key && (fi.versions & bit); });

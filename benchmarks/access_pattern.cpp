@@ -1,6 +1,6 @@
 #include "benchmarks/access_pattern.h"
 
-#include "benchmarks/split_list.h"
+#include "common/split_list.h"
 
 #include <fmt/format.h>
 

@@ -14,14 +14,14 @@
 #include <unistd.h>
 
 #include "benchmarks/default_model.h"
-#include "benchmarks/host_lock.h"
 #include "benchmarks/load_benchmark.h"
 #include "benchmarks/perf_counters.h"
-#include "benchmarks/split_list.h"
 #include "bpf/region_proxy.h"
 #include "bpf/region_tracer.h"
+#include "common/host_lock.h"
+#include "common/size.h"
+#include "common/split_list.h"
 #include "datasets/format_error.h"
-#include "datasets/size.h"
 #include "schema/metrics.h"
 
 namespace {
@@ -111,7 +111,7 @@ void build_cli(CLI::App& app, Options& o) {
 }
 
 // Cold cells evict the model and may drop the whole page cache: one such run
-// per host (benchmarks/host_lock.h), held until exit. Taken before the model
+// per host (common/host_lock.h), held until exit. Taken before the model
 // is read, since even its header read by a second run would bring back pages
 // the first one just evicted. A run started by a holder
 // (FAULTLINE_HOST_LOCK=held, as the harness sets) is covered by it.

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "benchmarks/availability.h"
 #include "benchmarks/touch_timer.h"
+#include "common/availability.h"
 
 namespace faultline {
 

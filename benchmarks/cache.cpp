@@ -3,7 +3,7 @@
 #include "benchmarks/cache.h"
 
 #include "benchmarks/eviction_diagnosis.h"
-#include "benchmarks/unique_fd.h"
+#include "common/unique_fd.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>

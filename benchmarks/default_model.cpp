@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "common/size.h"
 #include "datasets/generator.h"
-#include "datasets/size.h"
 
 namespace faultline {
 

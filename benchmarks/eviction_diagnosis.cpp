@@ -15,7 +15,7 @@
 
 #include <fmt/format.h>
 
-#include "datasets/size.h"
+#include "common/size.h"
 
 namespace faultline {
 namespace {

@@ -9,8 +9,8 @@
 #include <stdexcept>
 
 #include "benchmarks/loaders.h"
-#include "benchmarks/unique_fd.h"
-#include "datasets/size.h"
+#include "common/size.h"
+#include "common/unique_fd.h"
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22

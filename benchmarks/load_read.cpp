@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "benchmarks/loaders.h"
-#include "benchmarks/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace faultline::detail {
 namespace {

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "benchmarks/loaders.h"
-#include "benchmarks/unique_fd.h"
-#include "datasets/size.h"
+#include "common/size.h"
+#include "common/unique_fd.h"
 
 namespace faultline::detail {
 namespace {

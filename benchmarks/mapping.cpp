@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "benchmarks/loaders.h"
-#include "benchmarks/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace faultline {
 

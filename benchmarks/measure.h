@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "benchmarks/access_pattern.h"
-#include "benchmarks/availability.h"
 #include "benchmarks/strategy.h"
 #include "benchmarks/touch_timer.h"
+#include "common/availability.h"
 #include "datasets/model_layout.h"
 
 namespace faultline {

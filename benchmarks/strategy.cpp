@@ -7,8 +7,8 @@
 #include <charconv>
 #include <stdexcept>
 
-#include "benchmarks/split_list.h"
-#include "datasets/size.h"
+#include "common/size.h"
+#include "common/split_list.h"
 
 namespace faultline {
 namespace {

@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "benchmarks/access_pattern.h"
-#include "benchmarks/histogram.h"
+#include "common/histogram.h"
 
 namespace faultline {
 
-// The first-touch latencies in nanoseconds, log2 slots (benchmarks/histogram.h).
+// The first-touch latencies in nanoseconds, log2 slots (common/histogram.h).
 using Log2Histogram = Histogram;
 
 class TouchTimer {

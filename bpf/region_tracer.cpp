@@ -10,10 +10,10 @@
 #include <fstream>
 #include <thread>
 
-#include "benchmarks/path_safe.h"
-#include "bpf/rss_sampler.h"
 #include "bpf/trace_summary.h"
 #include "bpf/tracer.h"
+#include "common/path_safe.h"
+#include "common/rss_sampler.h"
 
 namespace faultline::bpf {
 namespace {

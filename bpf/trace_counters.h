@@ -5,20 +5,20 @@
 
 #include <array>
 
-#include "benchmarks/histogram.h"
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
+#include "common/histogram.h"
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "benchmarks/availability.h"
+#include "common/availability.h"
 
 namespace faultline::bpf {
 
 // Slots the kernel side fills (struct fl_hist, bpf/trace_shared.h); the
-// histogram itself is faultline's one (benchmarks/histogram.h).
+// histogram itself is faultline's one (common/histogram.h).
 inline constexpr int kHistSlots = 32;
 using Histogram = faultline::Histogram;
 static_assert(kHistSlots <= Histogram::kSlots);

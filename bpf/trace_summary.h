@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bpf/rss_sampler.h"
 #include "bpf/tracer.h"
+#include "common/rss_sampler.h"
 
 namespace faultline::bpf {
 

@@ -24,8 +24,8 @@
 #include <string_view>
 #include <vector>
 
-#include "benchmarks/availability.h"
 #include "bpf/trace_counters.h"
+#include "common/availability.h"
 
 namespace faultline::bpf {
 

@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "benchmarks/availability.h"
 #include "bpf/tracer_loader.h"
+#include "common/availability.h"
 
 namespace faultline::bpf::detail {
 

@@ -1,10 +1,10 @@
 // faultline-gen: writes a synthetic model file. See generator.h.
 // Exit status: 0 written, 1 runtime error (no space, I/O, file exists),
 // 2 usage error; killed by SIGINT/SIGTERM/SIGHUP after removing the partial file.
+#include "common/interrupt.h"
+#include "common/size.h"
 #include "datasets/generator.h"
-#include "datasets/interrupt.h"
 #include "datasets/output_file.h"
-#include "datasets/size.h"
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>

@@ -1,13 +1,13 @@
 #include "datasets/generator.h"
 
+#include "common/progress.h"
+#include "common/size.h"
 #include "datasets/byte_sink.h"
 #include "datasets/ggml_types.h"
 #include "datasets/gguf.h"
 #include "datasets/output_file.h"
-#include "datasets/progress.h"
 #include "datasets/random_bytes.h"
 #include "datasets/safetensors.h"
-#include "datasets/size.h"
 
 #include <fmt/format.h>
 #include <sys/stat.h>

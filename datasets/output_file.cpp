@@ -1,7 +1,7 @@
 #include "datasets/output_file.h"
 
-#include "datasets/interrupt.h"
-#include "datasets/size.h"
+#include "common/interrupt.h"
+#include "common/size.h"
 
 #include <dirent.h>
 #include <fcntl.h>

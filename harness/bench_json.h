@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "benchmarks/availability.h"
+#include "common/availability.h"
 
 namespace faultline::harness {
 

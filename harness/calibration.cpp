@@ -13,11 +13,12 @@
 #include <fmt/format.h>
 
 #include "benchmarks/cache.h"
-#include "benchmarks/unique_fd.h"
+#include "common/credentials.h"
+#include "common/interrupt.h"
+#include "common/process.h"
+#include "common/unique_fd.h"
 #include "harness/bench_json.h"
 #include "harness/cell_runner.h"
-#include "harness/child_process.h"
-#include "harness/credentials.h"
 #include "harness/host_cache.h"
 #include "harness/storage_sweep.h"
 #include "schema/metrics.h"

@@ -15,9 +15,11 @@
 
 #include <nlohmann/json.hpp>
 
-namespace faultline::harness {
-
+namespace faultline {
 struct Credentials;
+}  // namespace faultline
+
+namespace faultline::harness {
 
 struct CalibrationInputs {
   std::string model;

@@ -13,12 +13,13 @@
 #include <fmt/format.h>
 
 #include "benchmarks/cache.h"
-#include "benchmarks/path_safe.h"
-#include "benchmarks/unique_fd.h"
-#include "datasets/size.h"
+#include "common/credentials.h"
+#include "common/interrupt.h"
+#include "common/path_safe.h"
+#include "common/process.h"
+#include "common/size.h"
+#include "common/unique_fd.h"
 #include "harness/bench_json.h"
-#include "harness/child_process.h"
-#include "harness/credentials.h"
 #include "harness/doctor_verdicts.h"
 #include "harness/fleet.h"
 #include "schema/metrics.h"

@@ -12,14 +12,16 @@
 #include <string>
 #include <vector>
 
-#include "harness/cgroup.h"
+#include "common/cgroup.h"
 #include "harness/plan.h"
 #include "harness/results_store.h"
 #include "harness/runs_schema.h"
 
-namespace faultline::harness {
-
+namespace faultline {
 struct Credentials;
+}  // namespace faultline
+
+namespace faultline::harness {
 
 struct RunContext {
   const Plan* plan = nullptr;

@@ -37,7 +37,7 @@ struct DoctorOptions {
   std::string dir = "/var/tmp";  // where the scratch file lives (the model's folder)
   std::uint64_t scratch_bytes = 16ull << 20;
   // Runs its argument with root's file rights (BTF, tracefs): `faultline run`
-  // under sudo does everything else with the user's (harness/credentials.h).
+  // under sudo does everything else with the user's (common/credentials.h).
   std::function<void(const std::function<void()>&)> with_root_files;
 };
 

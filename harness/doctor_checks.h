@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "benchmarks/availability.h"
+#include "common/availability.h"
 #include "harness/doctor.h"
 #include "harness/doctor_workloads.h"
 

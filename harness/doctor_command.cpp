@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include "benchmarks/host_lock.h"
-#include "harness/credentials.h"
+#include "common/credentials.h"
+#include "common/host_lock.h"
 #include "harness/doctor.h"
 
 namespace faultline::harness {

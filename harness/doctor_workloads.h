@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string>
 
-#include "benchmarks/histogram.h"
-#include "benchmarks/unique_fd.h"
+#include "common/histogram.h"
+#include "common/unique_fd.h"
 
 namespace faultline::harness::doctor {
 

@@ -1,5 +1,7 @@
 #include "harness/fleet.h"
 
+#include "common/interrupt.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "benchmarks/cache.h"
-#include "benchmarks/unique_fd.h"
+#include "common/unique_fd.h"
 #include "schema/metrics.h"
 
 namespace faultline::harness {

@@ -17,12 +17,14 @@
 #include <string>
 #include <vector>
 
-#include "harness/child_process.h"
+#include "common/process.h"
 #include "harness/plan.h"
 
-namespace faultline::harness {
-
+namespace faultline {
 struct Credentials;
+}  // namespace faultline
+
+namespace faultline::harness {
 
 struct FleetResult {
   std::vector<std::map<std::string, double>> processes;  // one per loader, with "pid"
@@ -41,7 +43,7 @@ struct FleetHooks {
 
 // The cache state is prepared here (evict or warm) once every loader has
 // parsed the header; the loaders run as `as_user` when given
-// (harness/credentials.h).
+// (common/credentials.h).
 FleetResult run_fleet(const std::string& hold_exe, const Plan& plan, const Cell& cell,
                       const std::vector<std::string>& cgroup_procs, const std::string& log_path,
                       const Credentials* as_user = nullptr, const FleetHooks& hooks = {});

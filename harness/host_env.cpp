@@ -15,8 +15,8 @@
 #include <CLI/CLI.hpp>
 
 #include "benchmarks/cache.h"
-#include "harness/cgroup.h"
-#include "harness/child_process.h"
+#include "common/cgroup.h"
+#include "common/process.h"
 
 #if FAULTLINE_HARNESS_BPF
 #include "bpf/tracer.h"

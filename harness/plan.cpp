@@ -1,6 +1,6 @@
 #include "harness/plan.h"
 
-#include "benchmarks/split_list.h"
+#include "common/split_list.h"
 
 #include <fmt/format.h>
 
@@ -13,8 +13,8 @@
 #include "benchmarks/access_pattern.h"
 #include "benchmarks/measure.h"
 #include "benchmarks/strategy.h"
+#include "common/size.h"
 #include "datasets/model_layout.h"
-#include "datasets/size.h"
 
 namespace faultline::harness {
 namespace {

@@ -1,6 +1,6 @@
 #include "harness/report_command.h"
 
-#include "harness/credentials.h"
+#include "common/credentials.h"
 
 #include <fcntl.h>
 #include <spawn.h>

@@ -13,9 +13,11 @@ namespace CLI {
 class App;
 }
 
-namespace faultline::harness {
-
+namespace faultline {
 struct Credentials;
+}  // namespace faultline
+
+namespace faultline::harness {
 
 // Registers `report` and `compare`; their callbacks end through
 // CLI::RuntimeError with the analysis' exit status (0 done, 2 bad results

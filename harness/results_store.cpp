@@ -1,6 +1,6 @@
 #include "harness/results_store.h"
 
-#include "benchmarks/path_safe.h"
+#include "common/path_safe.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/cgroup.h"
-#include "harness/credentials.h"
+#include "common/cgroup.h"
+#include "common/credentials.h"
 #include "harness/plan.h"
 #include "harness/results_store.h"
 #include "harness/run_command.h"

@@ -18,13 +18,14 @@
 #include <CLI/CLI.hpp>
 
 #include "benchmarks/default_model.h"
-#include "benchmarks/host_lock.h"
-#include "datasets/size.h"
+#include "common/cgroup.h"
+#include "common/credentials.h"
+#include "common/host_lock.h"
+#include "common/interrupt.h"
+#include "common/process.h"
+#include "common/size.h"
 #include "harness/calibration.h"
 #include "harness/cell_runner.h"
-#include "harness/cgroup.h"
-#include "harness/child_process.h"
-#include "harness/credentials.h"
 #include "harness/doctor.h"
 #include "harness/doctor_verdicts.h"
 #include "harness/host_env.h"
@@ -37,7 +38,7 @@ namespace faultline::harness {
 namespace fs = std::filesystem;
 namespace {
 
-// One measuring run per host (benchmarks/host_lock.h): waits for another
+// One measuring run per host (common/host_lock.h): waits for another
 // run, naming it, or with --no-wait refuses. nullptr when interrupted while
 // waiting (nothing was started); throws std::runtime_error for --no-wait.
 std::unique_ptr<HostLock> take_host_lock(const RunOptions& o, const std::string& what,
@@ -113,6 +114,7 @@ int run(const RunOptions& o) {
   // model's generation included) and before the run folder exists: a run
   // interrupted while waiting leaves nothing behind.
   install_interrupt_handlers();
+  ::signal(SIGPIPE, SIG_IGN);  // a closed pipe to a cell is an error return, not a death
   std::unique_ptr<HostLock> lock;
   try {
     lock = take_host_lock(o,
@@ -128,8 +130,8 @@ int run(const RunOptions& o) {
   if (!lock) {
     fmt::print(stderr,
                "faultline run: interrupted ({}) while waiting for the host lock; nothing ran\n",
-               strsignal(interrupt_signal()));
-    return 128 + interrupt_signal();
+               strsignal(pending_interrupt()));
+    return 128 + pending_interrupt();
   }
 
   try {
@@ -168,11 +170,9 @@ int run(const RunOptions& o) {
         bind_model(plan, ensure_default_model(plan.default_model_bytes, o.quiet, models));
         if (user) check_user_access(*user, plan, bench, bench);
       }
-      // Before the run folder exists (and after the model generator, which
-      // has handlers of its own): a SIGTERM from here on stops the run
-      // between files, never inside one.
-      install_interrupt_handlers();
-      if (interrupted()) return 128 + interrupt_signal();
+      // A SIGTERM from here on stops the run between files, never inside one
+      // (common/interrupt.h, installed above).
+      if (interrupted()) return 128 + pending_interrupt();
       store = std::make_unique<ResultsStore>(
           ResultsStore::create(o.results, short_hostname(), plan.preset));
       store->write_json("plan.json", to_json(plan));
@@ -255,8 +255,8 @@ int run(const RunOptions& o) {
       fmt::print(stderr,
                  "\nfaultline run: interrupted ({}); {} of {} cells recorded in {}\n"
                  "resume with: faultline run --resume {}\n",
-                 strsignal(interrupt_signal()), rows, cells.size(), store->dir(), store->dir());
-      return 128 + interrupt_signal();
+                 strsignal(pending_interrupt()), rows, cells.size(), store->dir(), store->dir());
+      return 128 + pending_interrupt();
     }
     return finish_run(plan, *store, cells.size(), o.quiet, ctx.user);
   } catch (const std::exception& e) {

@@ -11,9 +11,11 @@
 #include "harness/plan.h"
 #include "harness/results_store.h"
 
-namespace faultline::harness {
-
+namespace faultline {
 struct Credentials;
+}  // namespace faultline
+
+namespace faultline::harness {
 
 // Prints the summary, writes the report (as `user` when given), returns the
 // exit status. `cells`: how many cell x repetitions the plan has.

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "datasets/size.h"
+#include "common/size.h"
 #include "harness/progress.h"
 #include "harness/runs_schema.h"
 #include "schema/metrics.h"

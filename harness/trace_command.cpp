@@ -18,21 +18,18 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include "bpf/cgroup_v2.h"
-#include "bpf/rss_sampler.h"
 #include "bpf/trace_summary.h"
 #include "bpf/tracer.h"
-#include "harness/child_process.h"
-#include "harness/credentials.h"
+#include "common/cgroup_v2.h"
+#include "common/credentials.h"
+#include "common/process.h"
+#include "common/rss_sampler.h"
 
 namespace faultline::harness {
 namespace {
 
 using bpf::print_summary;
-using bpf::ProcessFaults;
 using bpf::report_json;
-using bpf::RssSampler;
-using bpf::ScopedCgroup;
 using bpf::TraceFilter;
 using bpf::Tracer;
 using bpf::TraceReport;
@@ -290,7 +287,7 @@ int run_trace(const TraceOptions& o) {
     error("tracing every process until Ctrl-C (give -p PID, --duration or a command)");
 
   std::optional<ProcessFaults> faults_before;
-  if (o.command.empty() && o.pids.size() == 1) faults_before = bpf::read_proc_faults(o.pids[0]);
+  if (o.command.empty() && o.pids.size() == 1) faults_before = read_proc_faults(o.pids[0]);
   RssSampler rss(report.pids, std::chrono::milliseconds(std::max(10, o.rss_interval_ms)));
 
   while (true) {
@@ -328,7 +325,7 @@ int run_trace(const TraceOptions& o) {
     report.timeline_enabled = true;
   }
   if (faults_before)
-    if (auto after = bpf::read_proc_faults(o.pids[0]))
+    if (auto after = read_proc_faults(o.pids[0]))
       report.process_faults =
           ProcessFaults{after->minor - faults_before->minor, after->major - faults_before->major};
   report.rss = rss.samples();

@@ -1,7 +1,7 @@
 // `faultline trace`: attach the eBPF Tracer (bpf/tracer.h) to a command, to
 // running processes or to the whole system, and print what happened when it
 // ends (bpf/trace_summary.h). Under sudo the command runs as the invoking
-// user (harness/credentials.h) and only the tracer stays root; --as-root
+// user (common/credentials.h) and only the tracer stays root; --as-root
 // runs it as root.
 //
 //   sudo faultline trace --file model.gguf -- ./llama-cli -m model.gguf -p hi -n 1

@@ -18,7 +18,7 @@
 #include <string>
 #include <thread>
 
-#include "benchmarks/host_lock.h"
+#include "common/host_lock.h"
 #include "datasets/generator.h"
 #include "schema/metrics.h"
 #include "tests/support/capture.h"

@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "bpf/cgroup_v2.h"
+#include "common/cgroup_v2.h"
 #include "tests/bpf/bpf_test_support.h"
 
 namespace faultline::testing {
@@ -44,9 +44,9 @@ void in_grandchild(const std::function<void()>& work) {
 
 TEST(Filters, AGrandchildInASubCgroupIsCounted) {
   SKIP_WITHOUT_BPF();
-  std::unique_ptr<bpf::ScopedCgroup> cgroup;
+  std::unique_ptr<ScopedCgroup> cgroup;
   try {
-    cgroup = std::make_unique<bpf::ScopedCgroup>("faultline-test");
+    cgroup = std::make_unique<ScopedCgroup>("faultline-test");
   } catch (const std::exception& e) {
     GTEST_SKIP() << e.what();
   }

@@ -15,8 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/child_process.h"
-#include "harness/credentials.h"
+#include "common/credentials.h"
+#include "common/process.h"
 
 namespace faultline::harness::testing {
 

@@ -15,9 +15,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/credentials.h"
+#include "common/process.h"
 #include "datasets/generator.h"
-#include "harness/child_process.h"
-#include "harness/credentials.h"
 #include "harness/runs_schema.h"
 
 #if FAULTLINE_HARNESS_BPF

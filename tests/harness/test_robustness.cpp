@@ -24,10 +24,10 @@
 #include <sstream>
 #include <thread>
 
+#include "common/cgroup.h"
+#include "common/process.h"
 #include "datasets/generator.h"
 #include "harness/cell_runner.h"
-#include "harness/cgroup.h"
-#include "harness/child_process.h"
 #include "harness/plan.h"
 #include "harness/results_store.h"
 #include "harness/runs_schema.h"

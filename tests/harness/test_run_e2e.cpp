@@ -16,9 +16,9 @@
 #include <sstream>
 #include <thread>
 
+#include "common/cgroup.h"
+#include "common/process.h"
 #include "datasets/generator.h"
-#include "harness/cgroup.h"
-#include "harness/child_process.h"
 #include "harness/plan.h"
 #include "harness/runs_schema.h"
 #include "schema/metrics.h"

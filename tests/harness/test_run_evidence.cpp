@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "benchmarks/unique_fd.h"
+#include "common/unique_fd.h"
 #include "harness/plan.h"
 #include "harness/runs_schema.h"
 #include "schema/metrics.h"

@@ -16,7 +16,7 @@
 
 #include <fmt/format.h>
 
-#include "benchmarks/host_lock.h"
+#include "common/host_lock.h"
 #include "harness/runs_schema.h"
 #include "tests/harness/run_helpers.h"
 #include "tests/harness/suite_folder.h"

@@ -1,4 +1,4 @@
-#include "datasets/size.h"
+#include "common/size.h"
 
 #include <fmt/format.h>
 

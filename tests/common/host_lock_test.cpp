@@ -1,7 +1,7 @@
 // One measuring run per host: the lock excludes a second holder, names the
 // first one to whoever waits or refuses, is taken over when its holder dies,
 // and is not taken again by the children of its holder.
-#include "benchmarks/host_lock.h"
+#include "common/host_lock.h"
 
 #include <signal.h>
 #include <sys/wait.h>

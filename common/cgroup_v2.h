@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-namespace faultline::bpf {
+namespace faultline {
 
 // Where cgroup2 is mounted (/sys/fs/cgroup on pure-v2 hosts,
 // /sys/fs/cgroup/unified on hybrid ones), from /proc/mounts; nullopt if nowhere.
@@ -39,4 +39,4 @@ class ScopedCgroup {
   std::uint64_t id_ = 0;
 };
 
-}  // namespace faultline::bpf
+}  // namespace faultline

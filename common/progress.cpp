@@ -1,6 +1,6 @@
-#include "datasets/progress.h"
+#include "common/progress.h"
 
-#include "datasets/size.h"
+#include "common/size.h"
 
 #include <fmt/format.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "bpf/rss_sampler.h"
+#include "common/rss_sampler.h"
 
 #include <algorithm>
 #include <fstream>
@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-namespace faultline::bpf {
+namespace faultline {
 
 bool read_status_rss(pid_t pid, ProcStatusRss& out) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -100,4 +100,4 @@ std::uint64_t RssSampler::peak_bytes() const {
   return peak_;
 }
 
-}  // namespace faultline::bpf
+}  // namespace faultline

@@ -1,4 +1,4 @@
-#include "datasets/size.h"
+#include "common/size.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "bpf/cgroup_v2.h"
+#include "common/cgroup_v2.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -18,7 +18,7 @@
 
 #include <fmt/format.h>
 
-namespace faultline::bpf {
+namespace faultline {
 namespace {
 
 bool write_pid(const std::string& procs, pid_t pid) {
@@ -95,4 +95,4 @@ bool ScopedCgroup::add(pid_t pid) const {
   return write_pid(procs_, pid);
 }
 
-}  // namespace faultline::bpf
+}  // namespace faultline

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-namespace faultline::bpf {
+namespace faultline {
 
 struct RssSample {
   double t_s = 0;  // since the sampler started
@@ -56,4 +56,4 @@ class RssSampler {
   std::thread thread_;
 };
 
-}  // namespace faultline::bpf
+}  // namespace faultline

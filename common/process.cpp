@@ -1,4 +1,4 @@
-#include "harness/child_process.h"
+#include "common/process.h"
 
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -21,61 +21,11 @@
 
 #include <fmt/format.h>
 
-#include "harness/cgroup.h"
-#include "harness/credentials.h"
+#include "common/cgroup.h"
+#include "common/credentials.h"
+#include "common/interrupt.h"
 
-namespace faultline::harness {
-namespace {
-
-constexpr int kMaxTracked = 512;
-std::atomic<pid_t> g_children[kMaxTracked];
-volatile sig_atomic_t g_interrupted = 0;
-
-static_assert(std::atomic<pid_t>::is_always_lock_free);
-
-void on_signal(int sig) {
-  if (!g_interrupted) g_interrupted = sig;
-  for (auto& slot : g_children) {
-    pid_t pid = slot.load();
-    if (pid > 0) ::kill(pid, SIGKILL);
-  }
-}
-
-void track(pid_t pid) {
-  for (auto& slot : g_children) {
-    pid_t expected = 0;
-    if (slot.compare_exchange_strong(expected, pid)) return;
-  }
-}
-
-void untrack(pid_t pid) {
-  for (auto& slot : g_children) {
-    pid_t expected = pid;
-    if (slot.compare_exchange_strong(expected, 0)) return;
-  }
-}
-
-}  // namespace
-
-void install_interrupt_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;  // no SA_RESTART: blocking calls return EINTR
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-}
-
-bool interrupted() {
-  return g_interrupted != 0;
-}
-int interrupt_signal() {
-  return int(g_interrupted);
-}
-void reset_interrupt_for_tests() {
-  g_interrupted = 0;
-}
+namespace faultline {
 
 pid_t spawn(const SpawnOptions& o) {
   if (o.argv.empty()) throw std::invalid_argument("spawn: empty argv");
@@ -154,7 +104,7 @@ pid_t spawn(const SpawnOptions& o) {
     (void)!::write(err_pipe[1], code, sizeof code);
     ::_exit(127);
   }
-  track(pid);
+  track_child(pid);
   ::setpgid(pid, pid);
   ::close(err_pipe[1]);
   if (devnull >= 0) ::close(devnull);
@@ -198,7 +148,7 @@ ExitInfo wait_child(pid_t pid, double timeout_s, const std::function<void()>& se
     else
       std::this_thread::sleep_for(std::chrono::milliseconds(killed ? 2 : 10));
   }
-  untrack(pid);
+  untrack_child(pid);
   info.wall_s = std::chrono::duration<double>(clock::now() - start).count();
   if (WIFEXITED(status)) info.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) info.term_signal = WTERMSIG(status);
@@ -211,7 +161,7 @@ void kill_child(pid_t pid) {
   int status;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  untrack(pid);
+  untrack_child(pid);
 }
 
 std::string sibling_executable(const std::string& name, const char* env_var) {
@@ -222,9 +172,9 @@ std::string sibling_executable(const std::string& name, const char* env_var) {
   return (self.parent_path() / name).string();
 }
 
-}  // namespace faultline::harness
+}  // namespace faultline
 
-namespace faultline::harness {
+namespace faultline {
 
 std::string find_program(const std::string& name) {
   if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? name : "";
@@ -284,4 +234,4 @@ std::optional<std::string> capture_output(const std::vector<std::string>& argv, 
   return text;
 }
 
-}  // namespace faultline::harness
+}  // namespace faultline

@@ -1,4 +1,4 @@
-#include "benchmarks/histogram.h"
+#include "common/histogram.h"
 
 #include <algorithm>
 #include <bit>

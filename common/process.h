@@ -11,16 +11,9 @@
 #include <utility>
 #include <vector>
 
-namespace faultline::harness {
+namespace faultline {
 
 struct Credentials;
-
-// SIGINT / SIGTERM: set the interrupted flag and SIGKILL every tracked child
-// (async-signal-safe). Installed once by `faultline run`.
-void install_interrupt_handlers();
-bool interrupted();
-int interrupt_signal();  // the signal that interrupted, 0 if none
-void reset_interrupt_for_tests();
 
 struct SpawnOptions {
   std::vector<std::string> argv;          // argv[0] is the executable path
@@ -30,7 +23,7 @@ struct SpawnOptions {
   int stderr_fd = -1;                     // -1: inherit
   // Further descriptors the child gets: {parent fd, fd number in the child}.
   std::vector<std::pair<int, int>> fds;
-  // Run as this user (harness/credentials.h) rather than as this process,
+  // Run as this user (common/credentials.h) rather than as this process,
   // with CAP_IPC_LOCK as its one capability when we can hand it on, so mlock
   // strategies measure the lock, not the user's default limit. nullptr: same
   // credentials as ours.
@@ -61,9 +54,9 @@ void kill_child(pid_t pid);
 // or $<env_var> when set.
 std::string sibling_executable(const std::string& name, const char* env_var);
 
-}  // namespace faultline::harness
+}  // namespace faultline
 
-namespace faultline::harness {
+namespace faultline {
 
 // Runs argv (PATH lookup when argv[0] has no '/') and returns its stdout, or
 // nullopt when it cannot run or exits nonzero. stderr goes to /dev/null. The
@@ -76,4 +69,4 @@ std::optional<std::string> capture_output(const std::vector<std::string>& argv,
 // argv[0] found in PATH (or as given when it holds a '/'); "" when missing.
 std::string find_program(const std::string& name);
 
-}  // namespace faultline::harness
+}  // namespace faultline

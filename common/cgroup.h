@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace faultline::harness {
+namespace faultline {
 
 struct CgroupHost {
   std::string version = "none";  // "v2", "hybrid", "v1", "none"
@@ -71,4 +71,4 @@ void remove_stale_cgroups(const CgroupHost& host);
 // Names of faultline-run-* cgroups currently present (for tests and checks).
 std::vector<std::string> list_cell_cgroups(const CgroupHost& host);
 
-}  // namespace faultline::harness
+}  // namespace faultline

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace faultline::harness {
+namespace faultline {
 
 struct Credentials {
   uid_t uid = 0;
@@ -68,4 +68,4 @@ class FsIds {
   gid_t old_gid_;
 };
 
-}  // namespace faultline::harness
+}  // namespace faultline

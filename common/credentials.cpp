@@ -1,4 +1,4 @@
-#include "harness/credentials.h"
+#include "common/credentials.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -19,7 +19,7 @@
 
 #include <fmt/format.h>
 
-namespace faultline::harness {
+namespace faultline {
 namespace {
 
 std::optional<unsigned> env_id(const char* name) {
@@ -139,4 +139,4 @@ FsIds::~FsIds() {
   ::setfsgid(old_gid_);
 }
 
-}  // namespace faultline::harness
+}  // namespace faultline

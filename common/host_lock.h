@@ -16,7 +16,7 @@
 #include <optional>
 #include <string>
 
-#include "benchmarks/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace faultline {
 

@@ -1,6 +1,6 @@
-#include "harness/cgroup.h"
+#include "common/cgroup.h"
 
-#include "harness/credentials.h"
+#include "common/credentials.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -19,7 +19,7 @@
 
 #include <fmt/format.h>
 
-namespace faultline::harness {
+namespace faultline {
 namespace fs = std::filesystem;
 namespace {
 
@@ -221,4 +221,4 @@ void remove_stale_cgroups(const CgroupHost& host) {
   }
 }
 
-}  // namespace faultline::harness
+}  // namespace faultline

@@ -188,7 +188,6 @@ void Doctor::cold_bpf_checks(bpf::Tracer& tracer, bool up, const Availability& a
 }
 
 void Doctor::warm_bpf_checks(bpf::Tracer& tracer, bool up, const Availability& avail) {
-  const double n = double(f_.pages());
   const Probes p{tracer, up, avail};
   auto missing = [&](std::string_view metric) { return p.missing(metric); };
   auto region = [&](const std::function<void()>& work) { return p.region(work); };

@@ -22,6 +22,7 @@
 #include "harness/plan.h"
 #include "harness/runs_schema.h"
 #include "schema/metrics.h"
+#include "tests/harness/run_helpers.h"
 #include "tests/harness/suite_folder.h"
 
 namespace faultline::harness {
@@ -29,80 +30,29 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-constexpr std::uint64_t kModelBytes = 64ull << 20;
+using testing::read_rows;
+using testing::slurp;
+using Result = testing::RunResult;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+class RunE2E : public testing::RunSuite<RunE2E> {
+ public:
+  static constexpr const char* kFolderPrefix = "faultline-harness-test";
+  static constexpr std::uint64_t kModelBytes = 64ull << 20;
+  static constexpr std::uint64_t kSeed = 7;
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-class RunE2E : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::string(testing::make_suite_folder("faultline-harness-test", kModelBytes, 7));
-  }
-  static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
-    delete dir_;
-  }
-  void SetUp() override {
-    results_ =
-        *dir_ + "/results-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  }
-
-  static std::string model() { return *dir_ + "/model.gguf"; }
-
   // Starts `faultline <args>`; stdout/stderr go to files read by finish().
   pid_t start(std::vector<std::string> args) {
-    args.insert(args.begin(), FAULTLINE_EXE);
-    int out = ::open((results_ + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int err = ::open((results_ + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    pid_t pid = spawn({args, {}, -1, out, err});
-    ::close(out);
-    ::close(err);
-    return pid;
+    return testing::start_faultline(std::move(args), results_);
   }
-  Result finish(pid_t pid) {
-    Result r;
-    ExitInfo e = wait_child(pid, 600);
-    r.code = e.exit_code.value_or(128 + e.term_signal.value_or(0));
-    r.out = slurp(results_ + ".out");
-    r.err = slurp(results_ + ".err");
-    return r;
-  }
+  Result finish(pid_t pid) { return testing::finish_faultline(pid, results_); }
   Result run(std::vector<std::string> args) { return finish(start(std::move(args))); }
-
-  // The one run folder under results_.
-  std::string run_folder() {
-    std::vector<std::string> dirs;
-    if (fs::exists(results_))
-      for (const auto& e : fs::directory_iterator(results_))
-        if (e.is_directory()) dirs.push_back(e.path().string());
-    EXPECT_EQ(dirs.size(), 1u);
-    return dirs.empty() ? "" : dirs.front();
-  }
-  static std::vector<nlohmann::json> rows(const std::string& folder) {
-    std::vector<nlohmann::json> out;
-    std::ifstream in(folder + "/runs.jsonl");
-    std::string line;
-    while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
-    return out;
-  }
+  std::string run_folder() { return folder(); }
+  static std::vector<nlohmann::json> rows(const std::string& folder) { return read_rows(folder); }
   static void expect_no_cell_cgroups() {
     EXPECT_THAT(list_cell_cgroups(detect_cgroups()), ::testing::IsEmpty());
   }
-
-  static std::string* dir_;
-  std::string results_;
 };
-std::string* RunE2E::dir_ = nullptr;
 
 TEST_F(RunE2E, SmallMatrixGivesOneValidRowPerCellAndRep) {
   auto r = run({"run", "--model", model(), "--strategies", "read,mmap:private,mmap:shared,populate",

@@ -29,10 +29,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using testing::read_rows;
 using testing::run_faultline;
-using testing::run_folders;
 using testing::slurp;
-
-constexpr std::uint64_t kModelBytes = 64ull << 20;
 
 bool can_trace() {
 #if FAULTLINE_HARNESS_BPF
@@ -42,29 +39,14 @@ bool can_trace() {
 #endif
 }
 
-class RunEvidence : public ::testing::Test {
+class RunEvidence : public testing::RunSuite<RunEvidence> {
+ public:
+  static constexpr const char* kFolderPrefix = "faultline-evidence-test";
+  static constexpr std::uint64_t kModelBytes = 64ull << 20;
+  static constexpr std::uint64_t kSeed = 9;
+
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::string(testing::make_suite_folder("faultline-evidence-test", kModelBytes, 9));
-  }
-  static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
-    delete dir_;
-  }
-  void SetUp() override {
-    results_ =
-        *dir_ + "/results-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  }
-  static std::string model() { return *dir_ + "/model.gguf"; }
-  std::string folder() {
-    auto f = run_folders(results_);
-    EXPECT_EQ(f.size(), 1u);
-    return f.empty() ? "" : f.front();
-  }
-  static std::string* dir_;
-  std::string results_;
 };
-std::string* RunEvidence::dir_ = nullptr;
 
 bool is_bpf(const std::string& name) {
   return name.starts_with("bpf_");

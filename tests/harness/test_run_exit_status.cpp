@@ -29,25 +29,17 @@ using testing::finish_faultline;
 using ::testing::HasSubstr;
 using testing::read_rows;
 using testing::run_faultline;
-using testing::run_folders;
 using testing::ScopedEnv;
 using testing::slurp;
 using testing::start_faultline;
 
-class RunExitStatus : public ::testing::Test {
+class RunExitStatus : public testing::RunSuite<RunExitStatus> {
+ public:
+  static constexpr const char* kFolderPrefix = "faultline-exit-test";
+  static constexpr std::uint64_t kModelBytes = 16ull << 20;
+  static constexpr std::uint64_t kSeed = 3;
+
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::string(testing::make_suite_folder("faultline-exit-test", 16ull << 20, 3));
-  }
-  static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
-    delete dir_;
-  }
-  void SetUp() override {
-    name_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    results_ = *dir_ + "/results-" + name_;
-  }
-  static std::string model() { return *dir_ + "/model.gguf"; }
   std::vector<std::string> args(std::vector<std::string> extra, const std::string& results) {
     std::vector<std::string> a = {"run",   "--model",          model(),  "--patterns",
                                   "none",  "--reps",           "1",      "--results",
@@ -55,10 +47,7 @@ class RunExitStatus : public ::testing::Test {
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
-  static std::string* dir_;
-  std::string name_, results_;
 };
-std::string* RunExitStatus::dir_ = nullptr;
 
 TEST_F(RunExitStatus, FailedCellsExitOneAfterWritingEverything) {
   const std::string env_file = *dir_ + "/bench-env";

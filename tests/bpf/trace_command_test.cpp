@@ -18,6 +18,7 @@
 
 #include "harness/trace_command.h"
 #include "tests/bpf/bpf_test_support.h"
+#include "tests/support/as_if_sudo.h"
 
 namespace faultline::testing {
 namespace {
@@ -199,19 +200,7 @@ TEST(TraceCommand, TracesARunningPidForADuration) {
   EXPECT_FALSE(j["rss"]["samples"].empty());
 }
 
-// What sudo hands the commands it runs, for the scope (tests/harness's
-// least-privilege tests play sudo the same way).
-class AsIfSudo {
- public:
-  explicit AsIfSudo(uid_t uid) {
-    ::setenv("SUDO_UID", std::to_string(uid).c_str(), 1);
-    ::setenv("SUDO_GID", std::to_string(uid).c_str(), 1);
-  }
-  ~AsIfSudo() {
-    ::unsetenv("SUDO_UID");
-    ::unsetenv("SUDO_GID");
-  }
-};
+using faultline::testing::AsIfSudo;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path);

@@ -22,6 +22,7 @@
 
 #if FAULTLINE_HARNESS_BPF
 #include "bpf/tracer.h"
+#include "tests/support/as_if_sudo.h"
 #endif
 
 namespace faultline::harness {
@@ -45,18 +46,7 @@ std::string status_field(const std::string& status, const std::string& key) {
   return status.substr(at, status.find('\n', at) - at);
 }
 
-// SUDO_UID / SUDO_GID set for the scope: what sudo hands the commands it runs.
-class AsIfSudo {
- public:
-  explicit AsIfSudo(uid_t uid) {
-    ::setenv("SUDO_UID", std::to_string(uid).c_str(), 1);
-    ::setenv("SUDO_GID", std::to_string(uid).c_str(), 1);
-  }
-  ~AsIfSudo() {
-    ::unsetenv("SUDO_UID");
-    ::unsetenv("SUDO_GID");
-  }
-};
+using faultline::testing::AsIfSudo;
 
 class LeastPrivilege : public ::testing::Test {
  protected:

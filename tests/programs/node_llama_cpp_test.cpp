@@ -1,0 +1,145 @@
+// The real llama.cpp that faultline measures beside its imitations
+// (programs/node-llama-cpp, installed by scripts/setup): known answers about
+// how it holds the model, read from /proc while the model is loaded. With
+// mmap the model file is mapped whole; without it the file is not mapped at
+// all and the weights are anonymous memory. Skips, saying why, where npm's
+// package is not installed.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "common/process.h"
+#include "datasets/generator.h"
+#include "datasets/gguf.h"
+
+namespace faultline {
+namespace {
+namespace fs = std::filesystem;
+
+// Where scripts/setup installs it.
+std::string install_dir() {
+  if (const char* d = std::getenv("FAULTLINE_PROGRAMS_DIR"))
+    return std::string(d) + "/node-llama-cpp";
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : "/root") + "/.cache/faultline/programs/node-llama-cpp";
+}
+
+struct MappingRss {
+  std::uint64_t size_kib = 0, rss_kib = 0;
+};
+
+// Size and Rss of the mappings of `path` in /proc/PID/smaps.
+MappingRss mapping_of(pid_t pid, const std::string& path) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps");
+  MappingRss m;
+  std::string line;
+  bool ours = false;
+  while (std::getline(in, line)) {
+    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) &&
+        line.find(' ') < line.find(':') + 20 && line.find('-') < line.find(' ')) {
+      ours = line.size() >= path.size() &&
+             line.compare(line.size() - path.size(), path.size(), path) == 0;
+      continue;
+    }
+    std::istringstream f(line);
+    std::string key;
+    std::uint64_t kib = 0;
+    f >> key >> kib;
+    if (!ours) continue;
+    if (key == "Size:") m.size_kib += kib;
+    if (key == "Rss:") m.rss_kib += kib;
+  }
+  return m;
+}
+
+class NodeLlamaCpp : public ::testing::TestWithParam<std::string> {
+ protected:
+  static void SetUpTestSuite() {
+    std::string t = "/var/tmp/faultline-programs-XXXXXX";
+    if (!::mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
+    dir_ = new std::string(t);
+    GenOptions g;
+    g.format = ModelFormat::kGguf;
+    g.arch = "llama";
+    g.size = 64ull << 20;
+    g.seed = 5;
+    g.out = t + "/model.gguf";
+    ensure_model(g);
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+  void SetUp() override {
+    const std::string d = install_dir();
+    if (!fs::exists(d + "/load.mjs") || !fs::exists(d + "/node_modules/node-llama-cpp"))
+      GTEST_SKIP()
+          << "node-llama-cpp is not installed in " << d
+          << " (scripts/setup installs it with npm; node/npm or the registry were missing)";
+    node_ = find_program("node");
+    if (node_.empty()) GTEST_SKIP() << "node is not in PATH";
+  }
+  static std::string model() { return *dir_ + "/model.gguf"; }
+
+  static std::string* dir_;
+  std::string node_;
+};
+std::string* NodeLlamaCpp::dir_ = nullptr;
+
+TEST_P(NodeLlamaCpp, HoldsTheModelAsItsModeSays) {
+  const std::string mode = GetParam();
+  int out[2], in[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+  SpawnOptions o{{node_, install_dir() + "/load.mjs", model(), "--mode", mode, "--hold"}};
+  o.stdin_fd = in[0];
+  o.stdout_fd = out[1];
+  const pid_t pid = spawn(o);
+  ::close(out[1]);
+  ::close(in[0]);
+  std::string text;
+  char buf[256];
+  ssize_t n;
+  while (text.find('\n') == std::string::npos && (n = ::read(out[0], buf, sizeof buf)) > 0)
+    text.append(buf, std::size_t(n));
+  ASSERT_THAT(text, ::testing::StartsWith("ready ")) << mode;
+  const MappingRss m = mapping_of(pid, model());
+  struct stat st {};
+  ASSERT_EQ(::stat(model().c_str(), &st), 0);
+  const std::uint64_t file_kib = (std::uint64_t(st.st_size) + 4095) / 4096 * 4;
+  if (mode == "mmap") {
+    // llama.cpp maps the whole file, then unmaps the fragments no tensor
+    // uses (llama_mmap::unmap_fragment): here the pages before the first
+    // tensor's data, i.e. the header.
+    const std::uint64_t header_kib = read_gguf(model()).data_offset / 4096 * 4;
+    EXPECT_EQ(m.size_kib, file_kib - header_kib) << "mapped: the file less its header pages";
+    EXPECT_GT(m.rss_kib, file_kib / 2) << "and reads its tensors through the mapping";
+  } else {
+    EXPECT_EQ(m.size_kib, 0u) << "without mmap the file is read, never mapped";
+  }
+  ::close(in[1]);  // stdin closes: the loader frees the model and exits
+  ExitInfo e = wait_child(pid, 60);
+  ::close(out[0]);
+  EXPECT_EQ(e.exit_code.value_or(-1), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, NodeLlamaCpp, ::testing::Values("mmap", "no-mmap"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& c : n)
+                             if (c == '-') c = '_';
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace faultline

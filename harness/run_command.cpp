@@ -309,7 +309,8 @@ CLI::App* add_run_options(CLI::App& app, RunOptions& options) {
   cmd->add_option("--resume", o->resume, "run only the missing cells of this run folder");
   cmd->add_option("--seed", r.seed, "seed of random:N and moe:K/N")->capture_default_str();
   cmd->add_option("--cell-timeout", r.cell_timeout_s,
-                  "how long a cell may run before it is killed (seconds, or 90s, 30m, 2h)")
+                  "how long a cell may run before it is killed (a duration: 90s, 30m, 2h; bare "
+                  "number = seconds)")
       ->transform(cli::duration_seconds())
       ->capture_default_str();
   cmd->add_flag("--drop-caches", r.drop_caches,

@@ -340,7 +340,7 @@ void add_trace_command(CLI::App& app) {
   auto opts = std::make_shared<TraceOptions>();
   CLI::App* cmd = app.add_subcommand(
       "trace",
-      "Trace page faults, readahead, page cache and block I/O of a command, of running "
+      "trace page faults, readahead, page cache and block I/O of a command, of running "
       "processes (-p) or of the whole system, with eBPF (needs root or CAP_BPF+CAP_PERFMON). "
       "The summary goes to stderr when the command ends, on Ctrl-C/SIGTERM or after "
       "--duration.");
@@ -351,7 +351,8 @@ void add_trace_command(CLI::App& app) {
       ->allow_extra_args(false);  // one path per --file: "--" then starts CMD
   cmd->add_option("-p,--pid", opts->pids, "trace this running process (repeatable)")
       ->allow_extra_args(false);
-  cmd->add_option("--duration", opts->duration, "stop after this long (10s, 500ms, 2m)")
+  cmd->add_option("--duration", opts->duration,
+                  "stop after this long (a duration: 10s, 500ms, 2m; bare number = seconds)")
       ->check(cli::duration());
   cmd->add_option("--json", opts->json_path,
                   "write everything (summary, RSS, timeline) to FILE as JSON")

@@ -104,7 +104,9 @@ TEST(Version, EnvJsonHasTheSameCommit) {
   EXPECT_EQ(env["faultline"]["build_date"], std::string(build_date()));
   const auto line = run(FAULTLINE_EXE, {"--version"}).out;
   const std::string commit = env["faultline"]["git_commit"];
-  if (commit != "unknown") EXPECT_THAT(line, HasSubstr("git " + commit.substr(0, 7)));
+  if (commit != "unknown") {
+    EXPECT_THAT(line, HasSubstr("git " + commit.substr(0, 7)));
+  }
 }
 
 // `faultline env --json` without FILE still prints env.json (the old use).

@@ -18,6 +18,7 @@
 #include "benchmarks/perf_counters.h"
 #include "bpf/region_proxy.h"
 #include "bpf/region_tracer.h"
+#include "common/cli.h"
 #include "common/host_lock.h"
 #include "common/size.h"
 #include "common/split_list.h"
@@ -43,6 +44,15 @@ struct Options {
   std::string json_path;
   bool touch_latency = false;
   bool no_wait = false;
+  bool quiet = false;
+};
+
+// -q: Google Benchmark's console table is not printed (the results still go
+// to --json and --benchmark_out).
+class SilentReporter : public benchmark::BenchmarkReporter {
+ public:
+  bool ReportContext(const Context&) override { return true; }
+  void ReportRuns(const std::vector<Run>&) override {}
 };
 
 CLI::App* g_app = nullptr;
@@ -61,16 +71,19 @@ void build_cli(CLI::App& app, Options& o) {
                  "model file (GGUF, safetensors or raw); default: a generated "
                  "GGUF model of --size in the cache folder")
       ->check(CLI::ExistingFile);
-  app.add_option("--size", o.size, "size of the generated default model")->capture_default_str();
-  app.add_option("--strategies", o.strategies,
+  app.add_option("--size", o.size, "size of the generated default model (e.g. 1G, 512M)")
+      ->check(faultline::cli::size())
+      ->capture_default_str();
+  app.add_option("--strategies,--strategy", o.strategies,
                  "comma-separated strategy specs (default: every strategy; see --list-strategies)");
-  app.add_option("--patterns", o.patterns,
+  app.add_option("--patterns,--pattern", o.patterns,
                  "comma-separated access patterns: none, first-layer, forward, sequential, "
                  "random:N, moe:K/N (default: all that fit the model)");
-  app.add_option("--cache", o.caches, "cache states: cold, warm, or both")->capture_default_str();
-  app.add_option("--iterations", o.iterations,
-                 "loads per benchmark, each with its own untimed evict or warm; 0 lets Google "
-                 "Benchmark choose by --benchmark_min_time")
+  app.add_option("--cache,--caches", o.caches, "cache states: cold, warm or cold,warm")
+      ->capture_default_str();
+  app.add_option("--reps,--iterations", o.iterations,
+                 "repetitions: loads per benchmark, each with its own untimed evict or warm; 0 "
+                 "lets Google Benchmark choose by --benchmark_min_time")
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
   app.add_flag("--drop-caches", o.drop_caches,
@@ -97,17 +110,22 @@ void build_cli(CLI::App& app, Options& o) {
       ->excludes("--trace")
       ->excludes("--trace-timeline");
   app.add_option("--json", o.json_path,
-                 "also write faultline's own per-cell results here (metrics, what was not "
-                 "measured and why, the probes used, warnings; benchmarks/README.md)");
+                 "also write faultline's own per-cell results to FILE as JSON (metrics, what was "
+                 "not measured and why, the probes used, warnings; benchmarks/README.md)")
+      ->type_name("FILE");
   app.add_flag("--touch-latency", o.touch_latency,
                "time the first touch of each page (touch_p50_us, touch_p99_us, and the histogram "
                "in --json): the fault latency as the program sees it, without any probe; costs "
                "a clock read per page, so off by default");
   app.add_flag("--no-wait", o.no_wait,
-               "cold cells take the host lock (one measuring run per host): when another run "
-               "holds it, exit with status 3 naming it instead of waiting");
+               "when another measuring run holds the host lock, refuse at once (exit 3, naming "
+               "it) instead of waiting; only cold cells take it");
   app.add_flag("--list-strategies", o.list_strategies,
                "print the strategies and presets, then exit");
+  app.add_flag("-q,--quiet", o.quiet,
+               "no progress and no results table (the results still go to --json and "
+               "--benchmark_out; warnings and errors still print)");
+  faultline::cli::add_version_flag(app, "faultline-bench");
 }
 
 // Cold cells evict the model and may drop the whole page cache: one such run
@@ -153,7 +171,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return faultline::cli::exit_status(app, e);
   }
   if (o.list_strategies) {
     list_strategies();
@@ -174,7 +192,7 @@ int main(int argc, char** argv) {
     host_lock = lock_host(o.model, !o.no_wait);
   try {
     if (o.model.empty())
-      o.model = faultline::ensure_default_model(faultline::parse_size(o.size, false));
+      o.model = faultline::ensure_default_model(faultline::parse_size(o.size, false), o.quiet);
     cfg.model = o.model;
     cfg.layout = faultline::load_layout(o.model);
     if (o.strategies.empty())
@@ -226,7 +244,11 @@ int main(int argc, char** argv) {
   faultline::BenchResults results;
   if (!o.json_path.empty()) cfg.results = &results;
   faultline::register_load_benchmarks(cfg);
-  benchmark::RunSpecifiedBenchmarks();
+  SilentReporter silent;
+  if (o.quiet)
+    benchmark::RunSpecifiedBenchmarks(&silent);
+  else
+    benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   if (!o.json_path.empty()) {
     try {

@@ -3,7 +3,7 @@
 // ratio traced / untraced at the end (issue 3, "Overhead").
 //
 //   sudo build/faultline-trace-overhead                  # 256 MiB file in /var/tmp
-//   sudo build/faultline-trace-overhead --size-mib=1024 --benchmark_repetitions=5
+//   sudo build/faultline-trace-overhead --size 1G --benchmark_repetitions=5
 //
 // Loads: a cold sequential mmap:private pass (evicted before every
 // iteration, outside the timed phase), and a warm mmap:private,advise=random
@@ -25,14 +25,18 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "bpf/tracer.h"
+#include "common/cli.h"
+#include "common/size.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 struct Options {
-  std::uint64_t size_mib = 256;
+  std::uint64_t size_bytes = 256ull << 20;
   std::string dir = "/var/tmp";
   std::string file;  // use this file instead of generating one
 } g_opt;
@@ -50,7 +54,7 @@ void make_file() {
   if (fd < 0) throw std::runtime_error("cannot create " + g_path + ": " + std::strerror(errno));
   std::mt19937_64 rng(42);
   std::vector<std::uint64_t> block(1 << 17);
-  for (std::uint64_t left = g_opt.size_mib << 20; left > 0;) {
+  for (std::uint64_t left = g_opt.size_bytes; left > 0;) {
     for (auto& w : block) w = rng();
     const std::size_t n = std::min<std::uint64_t>(left, block.size() * 8);
     if (write(fd, block.data(), n) != ssize_t(n)) throw std::runtime_error("write failed");
@@ -321,26 +325,36 @@ class RatioReporter : public benchmark::ConsoleReporter {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Our flags first; the rest goes to Google Benchmark.
-  std::vector<char*> rest = {argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a.rfind("--size-mib=", 0) == 0)
-      g_opt.size_mib = std::stoull(a.substr(11));
-    else if (a.rfind("--dir=", 0) == 0)
-      g_opt.dir = a.substr(6);
-    else if (a.rfind("--file=", 0) == 0)
-      g_opt.file = a.substr(7);
-    else if (a == "--help" || a == "-h") {
-      fmt::print(
-          "faultline-trace-overhead [--size-mib=N (256)] [--dir=DIR (/var/tmp)] [--file=PATH] "
-          "[benchmark flags]\nSame loads with and without the eBPF tracer; prints the ratio.\n");
-      rest.push_back(argv[i]);
-    } else
-      rest.push_back(argv[i]);
+  // Google Benchmark takes its --benchmark_* flags first; ours are the rest.
+  CLI::App app{
+      "faultline-trace-overhead: the same loads with and without the eBPF tracer; "
+      "prints the ratio traced / untraced",
+      "faultline-trace-overhead"};
+  std::string size = "256M";
+  std::uint64_t size_mib = 0;
+  auto* size_opt = app.add_option("--size", size, "size of the generated file (e.g. 256M, 1G)")
+                       ->check(faultline::cli::size())
+                       ->capture_default_str();
+  app.add_option("--size-mib", size_mib, "the same in MiB (older spelling)")
+      ->check(CLI::Range(1, 1 << 24))
+      ->excludes(size_opt);
+  app.add_option("--dir", g_opt.dir, "folder of the generated file")
+      ->check(CLI::ExistingDirectory)
+      ->capture_default_str();
+  app.add_option("--file", g_opt.file, "use this file instead of generating one")
+      ->check(CLI::ExistingFile);
+  faultline::cli::add_version_flag(app, "faultline-trace-overhead");
+  static CLI::App* help_app = &app;  // --help: ours, then Google Benchmark's
+  benchmark::Initialize(&argc, argv, [] {
+    fmt::print("{}\nGoogle Benchmark flags (all supported):\n", help_app->help());
+    benchmark::PrintDefaultHelp();
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return faultline::cli::exit_status(app, e);
   }
-  int n = int(rest.size());
-  benchmark::Initialize(&n, rest.data());
+  g_opt.size_bytes = size_mib ? size_mib << 20 : faultline::parse_size(size, false);
   if (auto why = faultline::bpf::tracing_unavailable_reason())
     fmt::print(stderr, "tracing unavailable: {} (traced runs will be skipped)\n", *why);
   try {

@@ -1,6 +1,7 @@
 // faultline-gen: writes a synthetic model file. See generator.h.
 // Exit status: 0 written, 1 runtime error (no space, I/O, file exists),
 // 2 usage error; killed by SIGINT/SIGTERM/SIGHUP after removing the partial file.
+#include "common/cli.h"
 #include "common/interrupt.h"
 #include "common/size.h"
 #include "datasets/generator.h"
@@ -43,7 +44,9 @@ int main(int argc, char** argv) {
   app.add_option("--format", format_text, "gguf, safetensors or raw")
       ->required()
       ->check(CLI::IsMember({"gguf", "safetensors", "raw"}));
-  app.add_option("--size", size_text, "total file size: 64M, 1G, 1.5GiB, 4096B")->required();
+  app.add_option("--size", size_text, "total file size: 64M, 1G, 1.5GiB, 4096B")
+      ->required()
+      ->check(cli::size());
   app.add_option("--layers", options.layers,
                  "transformer layers (default: 8 below 256M ... 32 from 4G)")
       ->check(CLI::PositiveNumber);
@@ -55,18 +58,16 @@ int main(int argc, char** argv) {
   app.add_option("--seed", options.seed, "seed of the pseudorandom tensor data (default 0)");
   app.add_option("--out", options.out, "output path")->required();
   app.add_flag("--force", options.force, "overwrite an existing file");
-  app.add_flag("--quiet", quiet, "no progress and no summary");
+  app.add_flag("-q,--quiet", quiet, "no progress and no summary");
+  cli::add_version_flag(app, "faultline-gen");
 
   try {
     app.parse(argc, argv);
     options.format = parse_model_format(format_text);
     options.size = parse_size(size_text, /*allow_plain_bytes=*/false);
     plan_model(options);  // usage errors (too small, --arch with safetensors) before any I/O
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return kUsageError;
+    return cli::exit_status(app, e);  // 0 for --help and --version, else kUsageError
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "faultline-gen: {}\n", e.what());
     return kUsageError;

@@ -115,10 +115,13 @@ void add_doctor_command(CLI::App& app) {
   cmd->add_option("--model", o->model, "check the filesystem this model file lives on")
       ->check(CLI::ExistingFile)
       ->excludes("--dir");
-  cmd->add_option("--json", o->json, "also write the checks and per-family verdicts here");
+  cmd->add_option("--json", o->json,
+                  "also write the checks and per-family verdicts to FILE as JSON")
+      ->type_name("FILE");
   cmd->add_flag("-q,--quiet", o->quiet, "no table (with --json)");
-  cmd->add_flag("--no-wait", o->no_wait,
-                "refuse instead of waiting when another measuring run holds the host lock");
+  cmd->add_flag(
+      "--no-wait", o->no_wait,
+      "when another measuring run holds the host lock, refuse at once instead of waiting");
   cmd->footer(
       "Each probe family runs a small workload on a scratch file (16 MiB, unlinked at once) "
       "whose answer is known, e.g. a cold read() of N pages adds N pages to the page cache and "

@@ -2,6 +2,7 @@
 // dispatches: every subcommand is registered by the folder that owns it.
 #include <CLI/CLI.hpp>
 
+#include "common/cli.h"
 #include "harness/doctor.h"
 #include "harness/report_command.h"
 #include "harness/run_command.h"
@@ -10,7 +11,7 @@
 #endif
 
 int main(int argc, char** argv) {
-  CLI::App app{"faultline: measure, trace and explain how Linux loads model files"};
+  CLI::App app{"faultline: measure, trace and explain how Linux loads model files", "faultline"};
   app.require_subcommand(1);
 #if FAULTLINE_HARNESS_BPF
   faultline::harness::add_trace_command(app);
@@ -18,6 +19,12 @@ int main(int argc, char** argv) {
   faultline::harness::add_harness_commands(app);
   faultline::harness::add_report_commands(app);
   faultline::harness::add_doctor_command(app);
-  CLI11_PARSE(app, argc, argv);
+  faultline::cli::add_version_flag(app, "faultline");  // after the subcommands: on each of them
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Bad arguments exit 2; subcommands end with their own status (CLI::RuntimeError).
+    return faultline::cli::exit_status(app, e);
+  }
   return 0;
 }

@@ -28,6 +28,7 @@
 #include "benchmarks/mapping.h"
 #include "benchmarks/process_probe.h"
 #include "benchmarks/strategy.h"
+#include "common/cli.h"
 #include "datasets/model_layout.h"
 #include "schema/metrics.h"
 
@@ -56,15 +57,22 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 42;
   int barrier_fd = -1;
   app.add_option("--model", model, "model file")->required()->check(CLI::ExistingFile);
-  app.add_option("--strategy", strategy, "strategy spec")->capture_default_str();
-  app.add_option("--pattern", pattern, "access pattern")->capture_default_str();
-  app.add_option("--seed", seed, "seed of random:N / moe:K/N")->capture_default_str();
+  // The names of faultline-bench and run (one strategy and one pattern here);
+  // --strategy and --pattern, which `faultline run` passes, are aliases.
+  app.add_option("--strategies,--strategy", strategy, "one strategy spec")->capture_default_str();
+  app.add_option("--patterns,--pattern", pattern, "one access pattern")->capture_default_str();
+  app.add_option("--seed", seed, "seed of random:N and moe:K/N")->capture_default_str();
   app.add_option("--cache", cache, "the cache state to verify: cold or warm")
       ->check(CLI::IsMember({"cold", "warm"}))
       ->capture_default_str();
   app.add_option("--barrier-fd", barrier_fd,
                  "descriptor whose EOF releases the load (default: released at once)");
-  CLI11_PARSE(app, argc, argv);
+  faultline::cli::add_version_flag(app, "faultline-hold");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return faultline::cli::exit_status(app, e);
+  }
   namespace m = faultline::metric;
   try {
     auto layout = faultline::load_layout(model);

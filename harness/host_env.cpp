@@ -5,6 +5,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -17,19 +19,10 @@
 #include "benchmarks/cache.h"
 #include "common/cgroup.h"
 #include "common/process.h"
+#include "common/version.h"
 
 #if FAULTLINE_HARNESS_BPF
 #include "bpf/tracer.h"
-#endif
-
-#ifndef FAULTLINE_GIT_COMMIT
-#define FAULTLINE_GIT_COMMIT "unknown"
-#endif
-#ifndef FAULTLINE_SOURCE_DIR
-#define FAULTLINE_SOURCE_DIR ""
-#endif
-#ifndef FAULTLINE_VERSION
-#define FAULTLINE_VERSION "unknown"
 #endif
 
 namespace faultline::harness {
@@ -175,21 +168,6 @@ nlohmann::json file_section(const std::string& model) {
   return j;
 }
 
-std::string git_commit() {
-  std::string src = FAULTLINE_SOURCE_DIR;
-  if (!src.empty() && fs::exists(src + "/.git")) {
-    auto out = capture_output({"git", "-C", src, "rev-parse", "HEAD"}, 10);
-    if (out && !trim(*out).empty()) {
-      std::string commit = trim(*out);
-      auto dirty =
-          capture_output({"git", "-C", src, "status", "--porcelain", "--untracked-files=no"}, 10);
-      if (dirty && !trim(*dirty).empty()) commit += "-dirty";
-      return commit;
-    }
-  }
-  return FAULTLINE_GIT_COMMIT;
-}
-
 }  // namespace
 
 int numa_node_count() {
@@ -250,7 +228,10 @@ nlohmann::json capture_env(const std::string& model) {
       {"cmake", first_line(capture_output({"cmake", "--version"}))},
       {"python3", first_line(capture_output({"/usr/bin/python3", "--version"}))},
   };
-  j["faultline"] = {{"version", FAULTLINE_VERSION}, {"git_commit", git_commit()}};
+  // The build's own version and commit: what `--version` prints.
+  j["faultline"] = {{"version", std::string(version())},
+                    {"git_commit", std::string(git_commit())},
+                    {"build_date", std::string(build_date())}};
   if (!model.empty()) j["model"] = file_section(model);
   return j;
 }
@@ -275,16 +256,29 @@ std::string format_env(const nlohmann::json& env) {
 void add_env_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("env", "what this host is, as the results record it (env.json)");
   auto model = std::make_shared<std::string>();
-  auto json = std::make_shared<bool>(false);
+  auto json = std::make_shared<std::string>();
   cmd->add_option("--model", *model, "also describe this file's filesystem and block device")
       ->check(CLI::ExistingFile);
-  cmd->add_flag("--json", *json, "print env.json instead of the readable form");
-  cmd->callback([model, json] {
+  auto* json_opt =
+      cmd->add_option("--json", *json,
+                      "write env.json to FILE (machine-readable; without FILE: to stdout) "
+                      "instead of the readable form")
+          ->type_name("[FILE]")
+          ->expected(0, 1);
+  cmd->callback([model, json, json_opt] {
     auto env = capture_env(*model);
-    if (*json)
-      std::cout << env.dump(2) << "\n";
-    else
+    if (json_opt->count() == 0) {
       std::cout << format_env(env);
+    } else if (json->empty() || *json == "-") {
+      std::cout << env.dump(2) << "\n";
+    } else {
+      std::ofstream out(*json);
+      out << env.dump(2) << "\n";
+      if (!out.flush()) {
+        fmt::print(stderr, "faultline env: cannot write {}: {}\n", *json, std::strerror(errno));
+        throw CLI::RuntimeError(1);
+      }
+    }
     throw CLI::RuntimeError(0);
   });
 }

@@ -13,6 +13,7 @@
 #include "benchmarks/access_pattern.h"
 #include "benchmarks/measure.h"
 #include "benchmarks/strategy.h"
+#include "common/duration.h"
 #include "common/size.h"
 #include "datasets/model_layout.h"
 
@@ -253,7 +254,7 @@ Plan resolve_plan(const PlanRequest& r, int numa_nodes) {
   plan.drop_caches = r.drop_caches;
   plan.trace = r.trace;
   plan.seed = r.seed;
-  plan.cell_timeout_s = r.cell_timeout_s;
+  plan.cell_timeout_s = checked_seconds(r.cell_timeout_s, "cell timeout");  // plan files too
   return plan;
 }
 

@@ -167,7 +167,7 @@ void add_report_commands(CLI::App& app) {
       ->check(CLI::ExistingDirectory);
   report->add_option("--out", ro->out,
                      "output folder (default: the run folder; with several, next to the first)");
-  report->add_flag("--quiet", ro->quiet, "print nothing on success");
+  report->add_flag("-q,--quiet", ro->quiet, "print nothing on success");
   report->callback([ro] {
     std::vector<std::string> args = ro->dirs;
     if (!ro->out.empty()) args.insert(args.end(), {"--out", ro->out});

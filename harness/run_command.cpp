@@ -19,6 +19,7 @@
 
 #include "benchmarks/default_model.h"
 #include "common/cgroup.h"
+#include "common/cli.h"
 #include "common/credentials.h"
 #include "common/host_lock.h"
 #include "common/interrupt.h"
@@ -265,8 +266,8 @@ int run(const RunOptions& o) {
   }
 }
 
-void add_run_command(CLI::App& app) {
-  auto o = std::make_shared<RunOptions>();
+CLI::App* add_run_options(CLI::App& app, RunOptions& options) {
+  RunOptions* o = &options;
   auto* cmd = app.add_subcommand(
       "run",
       "benchmark every strategy x pattern x cache cell in fresh processes, store the results");
@@ -284,28 +285,33 @@ void add_run_command(CLI::App& app) {
   auto& r = o->request;
   cmd->add_option("--preset", r.preset, "quick | standard | seed | llama.cpp | full");
   cmd->add_option("--model", r.model, "model file (default: a generated GGUF of --size)");
-  cmd->add_option("--size", r.size, "size of the generated default model (e.g. 1G, 512M)");
-  cmd->add_option("--strategies", r.strategies,
+  cmd->add_option("--size", r.size, "size of the generated default model (e.g. 1G, 512M)")
+      ->check(cli::size());
+  cmd->add_option("--strategies,--strategy", r.strategies,
                   "comma-separated strategy specs, e.g. 'read,mmap:private,llama.cpp'");
-  cmd->add_option("--patterns", r.patterns,
+  cmd->add_option("--patterns,--pattern", r.patterns,
                   "comma-separated access patterns (none, first-layer, forward, sequential, "
                   "random:N, moe:K/N) or 'all'");
-  cmd->add_option("--cache", r.caches, "cache states: cold, warm or cold,warm");
-  cmd->add_option("--reps", o->reps,
+  cmd->add_option("--cache,--caches", r.caches, "cache states: cold, warm or cold,warm");
+  cmd->add_option("--reps,--iterations", o->reps,
                   "untraced repetitions per cell (each a fresh process): the headline times, "
                   "memory and faults");
   cmd->add_option("--traced-reps", o->traced_reps,
                   "traced repetitions per cell on top (default 1; 0 with --no-trace): the bpf_* "
                   "evidence, timeline and RSS samples");
   cmd->add_option("--memory-limit", r.memory_limit,
-                  "run each cell in a memory cgroup of this size (e.g. 2G); OOM kills are results");
+                  "run each cell in a memory cgroup of this size (e.g. 2G); OOM kills are results")
+      ->check(cli::size());
   cmd->add_option("--processes", o->processes,
                   "N loaders of the same file at once: each one's RSS/PSS and their sums");
   cmd->add_option("--plan", o->plan_file, "JSON plan file (keys as the flags; flags win)");
   cmd->add_option("--results", o->results, "folder for run folders")->capture_default_str();
   cmd->add_option("--resume", o->resume, "run only the missing cells of this run folder");
   cmd->add_option("--seed", r.seed, "seed of random:N and moe:K/N")->capture_default_str();
-  cmd->add_option("--cell-timeout", r.cell_timeout_s, "seconds before a cell is killed")
+  cmd->add_option("--cell-timeout", r.cell_timeout_s,
+                  "how long a cell may run before it is killed (a duration: 90s, 30m, 2h; bare "
+                  "number = seconds)")
+      ->transform(cli::duration_seconds())
       ->capture_default_str();
   cmd->add_flag("--drop-caches", r.drop_caches,
                 "cold: also drop the whole page cache (root), not just the model's pages");
@@ -315,9 +321,16 @@ void add_run_command(CLI::App& app) {
                 "ran sudo, with root kept for the tracer, cache drops and cgroups)");
   cmd->add_flag("--no-calibration", o->no_calibration,
                 "skip the storage and page-cache bandwidth calibration");
-  cmd->add_flag("--no-wait", o->no_wait,
-                "when another measuring run holds the host, fail at once instead of waiting");
-  cmd->add_flag("-q,--quiet", o->quiet, "no per-cell progress lines");
+  cmd->add_flag(
+      "--no-wait", o->no_wait,
+      "when another measuring run holds the host lock, refuse at once instead of waiting");
+  cmd->add_flag("-q,--quiet", o->quiet, "no progress lines and no notes");
+  return cmd;
+}
+
+void add_run_command(CLI::App& app) {
+  auto o = std::make_shared<RunOptions>();
+  auto* cmd = add_run_options(app, *o);
   cmd->callback([o] {
     RunOptions opts = *o;
     opts.request.trace = !opts.no_trace;

@@ -38,6 +38,10 @@ struct RunOptions {
 // interrupted (resumable; interrupted while waiting for the lock: nothing ran).
 void add_run_command(CLI::App& app);
 
+// The `run` subcommand's options alone, parsed into `options` (no callback):
+// what add_run_command uses, and what tests parse command lines with.
+CLI::App* add_run_options(CLI::App& app, RunOptions& options);
+
 int run(const RunOptions& options);
 
 // `run` and `env` together: the one line faultline_main.cpp needs.

@@ -21,7 +21,9 @@
 #include "bpf/trace_summary.h"
 #include "bpf/tracer.h"
 #include "common/cgroup_v2.h"
+#include "common/cli.h"
 #include "common/credentials.h"
+#include "common/duration.h"
 #include "common/process.h"
 #include "common/rss_sampler.h"
 
@@ -159,28 +161,11 @@ int exit_code_of(int status) {
 }  // namespace
 
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  std::size_t used = 0;
-  double v = 0;
   try {
-    v = std::stod(text, &used);
-  } catch (...) {
+    return faultline::parse_duration(text);
+  } catch (const std::invalid_argument&) {
     return std::nullopt;
   }
-  const std::string unit = text.substr(used);
-  double ms;
-  if (unit.empty() || unit == "s")
-    ms = v * 1e3;
-  else if (unit == "ms")
-    ms = v;
-  else if (unit == "m" || unit == "min")
-    ms = v * 60e3;
-  else if (unit == "h")
-    ms = v * 3600e3;
-  else
-    return std::nullopt;
-  if (!(ms > 0)) return std::nullopt;
-  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }
 
 int run_trace(const TraceOptions& o) {
@@ -331,7 +316,7 @@ int run_trace(const TraceOptions& o) {
   report.rss = rss.samples();
   report.peak_rss_bytes = rss.peak_bytes();
 
-  print_summary(stderr, report);
+  if (!o.quiet) print_summary(stderr, report);
   if (!o.json_path.empty()) {
     // The user's file, written with their file rights (under sudo).
     std::optional<FsIds> as_user;
@@ -355,27 +340,35 @@ void add_trace_command(CLI::App& app) {
   auto opts = std::make_shared<TraceOptions>();
   CLI::App* cmd = app.add_subcommand(
       "trace",
-      "Trace page faults, readahead, page cache and block I/O of a command, of running "
+      "trace page faults, readahead, page cache and block I/O of a command, of running "
       "processes (-p) or of the whole system, with eBPF (needs root or CAP_BPF+CAP_PERFMON). "
       "The summary goes to stderr when the command ends, on Ctrl-C/SIGTERM or after "
       "--duration.");
   cmd->add_option("--file", opts->files,
-                  "Only count page-cache, filemap-fault and readahead events of this file "
+                  "only count page-cache, filemap-fault and readahead events of this file "
                   "(repeatable); enables evictions and 'readahead never used'")
       ->check(CLI::ExistingFile)
       ->allow_extra_args(false);  // one path per --file: "--" then starts CMD
-  cmd->add_option("-p,--pid", opts->pids, "Trace this running process (repeatable)")
+  cmd->add_option("-p,--pid", opts->pids, "trace this running process (repeatable)")
       ->allow_extra_args(false);
-  cmd->add_option("--duration", opts->duration, "Stop after this long (10s, 500ms, 2m)");
-  cmd->add_option("--json", opts->json_path, "Write everything (summary, RSS, timeline) here");
+  cmd->add_option("--duration", opts->duration,
+                  "stop after this long (a duration: 10s, 500ms, 2m; bare number = seconds)")
+      ->check(cli::duration());
+  cmd->add_option("--json", opts->json_path,
+                  "write everything (summary, RSS, timeline) to FILE as JSON")
+      ->type_name("FILE");
+  cmd->add_flag("-q,--quiet", opts->quiet, "no summary on stderr (with --json)");
   cmd->add_flag("--timeline", opts->timeline,
-                "Record every event (time, file offset, kind) for plots; see --json");
-  cmd->add_option("--timeline-mib", opts->timeline_mib, "Ring buffer size for --timeline")
+                "record every event (time, file offset, kind) for plots; see --json");
+  cmd->add_option("--timeline-mib", opts->timeline_mib, "ring buffer size for --timeline, MiB")
+      ->check(CLI::Range(1, 4096))
       ->capture_default_str();
-  cmd->add_option("--rss-interval-ms", opts->rss_interval_ms, "RSS sampling period")
+  cmd->add_option("--rss-interval-ms", opts->rss_interval_ms,
+                  "RSS sampling period, ms (10 at the least)")
+      ->check(CLI::Range(1, 3600 * 1000))
       ->capture_default_str();
   cmd->add_flag("--as-root", opts->as_root,
-                "Under sudo, run the command as root (default: as the user who ran sudo; the "
+                "under sudo, run the command as root (default: as the user who ran sudo; the "
                 "tracer is root either way)");
   cmd->add_option("command", opts->command, "-- CMD ARGS...: run and trace this command");
 

@@ -28,6 +28,7 @@ struct TraceOptions {
   std::size_t timeline_mib = 16;
   int rss_interval_ms = 100;
   bool as_root = false;              // under sudo: run the command as root, not as the user
+  bool quiet = false;                // -q: no summary on stderr (with --json)
   std::vector<std::string> command;  // after "--"
 };
 
@@ -40,7 +41,7 @@ void add_trace_command(CLI::App& app);
 // The same, callable directly (tests, other front ends). Prints to stderr.
 int run_trace(const TraceOptions& options);
 
-// "10s", "1.5s", "500ms", "2m", "1h", bare number = seconds; nullopt if bad.
+// common/duration.h's parse_duration (bare number = seconds); nullopt if bad.
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
 
 }  // namespace faultline::harness

@@ -293,5 +293,43 @@ TEST_F(BenchCliTest, WarmRunsDoNotLock) {
   ::unlink(lock.c_str());
 }
 
+// One name per concept: --reps (the name faultline run uses) and the older
+// --iterations are one option; --strategy, --pattern and --caches are
+// aliases of --strategies, --patterns and --cache.
+TEST_F(BenchCliTest, RepsAndIterationsAreOneOption) {
+  const std::string cell = "--model " + file_->path() + " --patterns none --cache warm";
+  auto reps = run_json(cell + " --strategies read --reps 2", json_);
+  auto iterations = run_json(cell + " --strategy read --iterations 2", json_);
+  ASSERT_EQ(reps["benchmarks"].size(), 1u);
+  ASSERT_EQ(iterations["benchmarks"].size(), 1u);
+  EXPECT_EQ(reps["benchmarks"][0]["iterations"], 2);
+  EXPECT_EQ(iterations["benchmarks"][0]["iterations"], 2);
+  EXPECT_EQ(reps["benchmarks"][0]["name"], iterations["benchmarks"][0]["name"]);
+  const std::string list = " --benchmark_list_tests 2>/dev/null";
+  auto plural = testing::capture(bench() + " --model " + file_->path() +
+                                 " --strategies read,mmap:private --patterns none,forward "
+                                 "--cache warm" +
+                                 list);
+  auto singular = testing::capture(bench() + " --model " + file_->path() +
+                                   " --strategy read,mmap:private --pattern none,forward "
+                                   "--caches warm" +
+                                   list);
+  EXPECT_EQ(plural.status, 0);
+  EXPECT_EQ(singular.out, plural.out);
+  EXPECT_THAT(plural.out, HasSubstr("load/mmap:private/forward/warm"));
+}
+
+// -q: no table on stdout, the results still in --json FILE.
+TEST_F(BenchCliTest, QuietStillWritesJson) {
+  auto r = testing::capture(bench() + " -q --model " + file_->path() +
+                            " --strategies read --patterns none --cache warm --reps 1 --json " +
+                            json_ + " 2>&1");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "");
+  auto j = nlohmann::json::parse(slurp(json_));
+  ASSERT_TRUE(j.contains("cells")) << j.dump();
+  EXPECT_EQ(j["cells"].size(), 1u);
+}
+
 }  // namespace
 }  // namespace faultline

@@ -53,6 +53,20 @@ GenRun run(const std::vector<std::string>& args) {
   return r;
 }
 
+// The flags every binary shares: -q, sizes refused while parsing naming
+// --size, --version.
+TEST(GenCli, SharedFlags) {
+  test::TempDir dir;
+  const std::string out = dir.file("m.gguf");
+  GenRun r = run({"--format", "gguf", "--size", "12Q", "--out", out});
+  EXPECT_EQ(r.exit_code(), 2);
+  EXPECT_NE(r.err.find("--size: invalid size '12Q'"), std::string::npos) << r.err;
+  EXPECT_FALSE(test::exists(out));
+  EXPECT_EQ(run({"--format", "gguf", "--size", "1M", "--out", out, "-q"}).exit_code(), 0);
+  EXPECT_EQ(test::file_size(out), 1u << 20);
+  EXPECT_EQ(run({"--version"}).exit_code(), 0);
+}
+
 TEST(GenCli, ExitCodes) {
   test::TempDir dir;
   const std::string out = dir.file("m.gguf");

@@ -4,11 +4,21 @@
 #include <iostream>
 #include <string>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/cli.h"
 #include "harness/runs_schema.h"
 
-int main() {
+int main(int argc, char** argv) {
+  CLI::App app{"faultline-validate-rows: one runs.jsonl row per stdin line in, its problems out",
+               "faultline-validate-rows"};
+  faultline::cli::add_version_flag(app, "faultline-validate-rows");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return faultline::cli::exit_status(app, e);
+  }
   std::string line;
   while (std::getline(std::cin, line)) {
     const auto row = nlohmann::json::parse(line, nullptr, false);

@@ -108,6 +108,7 @@ void build_cli(CLI::App& app, Options& o) {
                "holds it, exit with status 3 naming it instead of waiting");
   app.add_flag("--list-strategies", o.list_strategies,
                "print the strategies and presets, then exit");
+  app.footer("Strategy presets (each a name for its expansion):\n" + faultline::preset_help());
 }
 
 // Cold cells evict the model and may drop the whole page cache: one such run

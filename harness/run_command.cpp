@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "benchmarks/default_model.h"
+#include "benchmarks/strategy.h"
 #include "common/cgroup.h"
 #include "common/credentials.h"
 #include "common/host_lock.h"
@@ -186,6 +187,8 @@ int run(const RunOptions& o) {
     lock->describe("faultline run → " + store->dir());
     for (const auto& s : plan.skipped)
       if (!o.quiet) fmt::print(stderr, "faultline run: skipped {}\n", s);
+    for (const auto& d : dropped_summary(plan))
+      if (!o.quiet) fmt::print(stderr, "faultline run: {}\n", d);
 
     ctx.plan = &plan;
     ctx.store = store.get();
@@ -281,6 +284,8 @@ void add_run_command(CLI::App& app) {
       "time>-<host>-<preset>/{env.json,plan.json,"
       "calibration.json,raw/,runs.jsonl}.\nCtrl-C stops cleanly; --resume DIR runs the missing "
       "cells.");
+  cmd->footer(cmd->get_footer() + "\nStrategy presets (each a name for its expansion):\n" +
+              preset_help());
   auto& r = o->request;
   cmd->add_option("--preset", r.preset, "quick | standard | seed | llama.cpp | full");
   cmd->add_option("--model", r.model, "model file (default: a generated GGUF of --size)");

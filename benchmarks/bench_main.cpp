@@ -126,6 +126,7 @@ void build_cli(CLI::App& app, Options& o) {
                "no progress and no results table (the results still go to --json and "
                "--benchmark_out; warnings and errors still print)");
   faultline::cli::add_version_flag(app, "faultline-bench");
+  app.footer("Strategy presets (each a name for its expansion):\n" + faultline::preset_help());
 }
 
 // Cold cells evict the model and may drop the whole page cache: one such run

@@ -87,8 +87,9 @@ std::string memlock_limit_text() {
   return format_size(rl.rlim_cur);
 }
 
-// llama.cpp --mlock: lock the mapping step by step as tensors load; on the
-// first failure warn (as llama_mlock::raw_lock does) and go on unlocked.
+// mlock=soft (llama.cpp --mlock): lock the mapping step by step as tensors
+// load; on the first failure warn (as llama_mlock::raw_lock does), unlock
+// what was locked and go on unlocked.
 void mlock_stepwise(Mapping& m, const std::string& path) {
   constexpr std::uint64_t kStep = 64ull << 20;
   std::uint64_t locked = 0;
@@ -99,7 +100,7 @@ void mlock_stepwise(Mapping& m, const std::string& path) {
       if (locked) ::munlock(m.data(), locked);
       m.add_warning(
           fmt::format("{}: mlock failed after {} of {} ({}); RLIMIT_MEMLOCK is {}: try ulimit -l; "
-                      "continuing unlocked, as llama.cpp does",
+                      "continuing unlocked (mlock=soft, as llama.cpp does)",
                       path, format_size(locked), format_size(m.size()), std::strerror(err),
                       memlock_limit_text()));
       return;
@@ -136,7 +137,7 @@ Mapping load_mmap(const std::string& path, const Strategy& s) {
     }
   }
   if (s.mlock) {
-    if (s.preset == "llama.cpp:mlock") {
+    if (*s.mlock == MlockMode::kSoft) {
       mlock_stepwise(m, path);
     } else if (::mlock(addr, size) != 0) {
       int err = errno;

@@ -97,17 +97,20 @@ Mapping read_with_uring(const std::string& path, const Strategy& s, bool direct)
   int open_flags = O_RDONLY | (direct ? O_DIRECT : 0);
   int raw = ::open(path.c_str(), open_flags | O_CLOEXEC);
   if (raw < 0 && direct && errno == EINVAL) {
-    if (s.preset == "llama.cpp:direct") {
-      // llama.cpp falls back to buffered reads when O_DIRECT is refused.
-      Strategy buffered = parse_strategy("read");
+    if (s.fallback == DirectFallback::kBuffered) {
+      // fallback=buffered (llama.cpp's direct mode): chunked read() instead.
+      Strategy buffered;
+      buffered.method = LoadMethod::kRead;
       Mapping m = load_read(path, buffered);
       m.add_warning(path +
-                    ": the filesystem refuses O_DIRECT; fell back to buffered read(), "
-                    "as llama.cpp does");
+                    ": the filesystem refuses O_DIRECT; fell back to buffered read() "
+                    "(fallback=buffered, as llama.cpp does)");
       return m;
     }
     throw std::runtime_error(fmt::format(
-        "{}: the filesystem refuses O_DIRECT (open: EINVAL); use read, pread or uring here", path));
+        "{}: the filesystem refuses O_DIRECT (open: EINVAL); use read, pread or uring here, or "
+        "direct:fallback=buffered",
+        path));
   }
   if (raw < 0) throw sys_error("open", path);
   fd = UniqueFd(raw);

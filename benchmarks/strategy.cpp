@@ -64,6 +64,15 @@ constexpr NameTable<FadviseHint, 5> kFadvise{{{
     {FadviseHint::kNoreuse, "noreuse"},
 }}};
 
+constexpr NameTable<MlockMode, 2> kMlock{{{
+    {MlockMode::kHard, "hard"},
+    {MlockMode::kSoft, "soft"},
+}}};
+
+constexpr NameTable<DirectFallback, 1> kFallback{{{
+    {DirectFallback::kBuffered, "buffered"},
+}}};
+
 // The keys each method accepts, in canonical order.
 const char* valid_keys(LoadMethod m) {
   switch (m) {
@@ -72,11 +81,13 @@ const char* valid_keys(LoadMethod m) {
     case LoadMethod::kPread:
       return "threads=N, chunk=SIZE";
     case LoadMethod::kDirect:
+      return "qd=N, chunk=SIZE, fallback=buffered";
     case LoadMethod::kUring:
       return "qd=N, chunk=SIZE";
     case LoadMethod::kMmap:
       return "private|shared (first), populate, fadvise=normal|sequential|random|willneed|noreuse, "
-             "advise=normal|sequential|random|willneed|dontneed|hugepage|populate_read, mlock";
+             "advise=normal|sequential|random|willneed|dontneed|hugepage|populate_read, "
+             "mlock[=hard|soft]";
   }
   return "";
 }
@@ -153,9 +164,12 @@ Strategy parse_plain(std::string_view spec) {
       if (key == "populate" && !has_val) {
         no_dup(s.populate);
         s.populate = true;
-      } else if (key == "mlock" && !has_val) {
-        no_dup(s.mlock);
-        s.mlock = true;
+      } else if (key == "mlock") {
+        no_dup(s.mlock.has_value());
+        MlockMode mode = MlockMode::kHard;
+        if (has_val && !kMlock.find(val, mode))
+          fail(spec, fmt::format("unknown mlock={}; valid: mlock, mlock={}", val, kMlock.all()));
+        s.mlock = mode;
       } else if (key == "advise") {
         need_val();
         no_dup(s.advise.has_value());
@@ -187,6 +201,13 @@ Strategy parse_plain(std::string_view spec) {
       need_val();
       no_dup(s.qd.has_value());
       s.qd = parse_positive_int(spec, key, val);
+    } else if (key == "fallback" && s.method == LoadMethod::kDirect) {
+      need_val();
+      no_dup(s.fallback.has_value());
+      DirectFallback f;
+      if (!kFallback.find(val, f))
+        fail(spec, fmt::format("unknown fallback={}; valid: {}", val, kFallback.all()));
+      s.fallback = f;
     } else {
       bad_key();
     }
@@ -201,11 +222,13 @@ std::string print_plain(const Strategy& s) {
     if (s.populate) opts.push_back("populate");
     if (s.fadvise) opts.push_back(fmt::format("fadvise={}", to_string(*s.fadvise)));
     if (s.advise) opts.push_back(fmt::format("advise={}", to_string(*s.advise)));
-    if (s.mlock) opts.push_back("mlock");
+    if (s.mlock == MlockMode::kHard) opts.push_back("mlock");
+    if (s.mlock == MlockMode::kSoft) opts.push_back("mlock=soft");
   } else {
     if (s.threads) opts.push_back(fmt::format("threads={}", *s.threads));
     if (s.qd) opts.push_back(fmt::format("qd={}", *s.qd));
     if (s.chunk) opts.push_back(fmt::format("chunk={}", format_size_exact(*s.chunk)));
+    if (s.fallback) opts.push_back(fmt::format("fallback={}", kFallback.name(*s.fallback)));
   }
   std::string out = kMethods.name(s.method);
   if (!opts.empty()) out += ":" + fmt::format("{}", fmt::join(opts, ","));
@@ -236,6 +259,11 @@ const char* to_string(FadviseHint h) {
   return kFadvise.name(h);
 }
 
+bool loads_everything_up_front(const Strategy& s) {
+  if (s.method != LoadMethod::kMmap) return true;
+  return s.populate || s.advise == MadviseHint::kPopulateRead || s.mlock == MlockMode::kHard;
+}
+
 const std::vector<Preset>& presets() {
   // llama.cpp's load modes as its src/llama-mmap.cpp and src/llama-model-loader.cpp
   // implement them on Linux (DESIGN.md, "llama.cpp's load modes").
@@ -243,24 +271,36 @@ const std::vector<Preset>& presets() {
       {"llama.cpp", "mmap:shared,populate,fadvise=sequential,advise=willneed",
        "llama.cpp's default (--mmap, prefetch on), llama_mmap's constructor in "
        "src/llama-mmap.cpp: posix_fadvise(SEQUENTIAL); mmap(PROT_READ, MAP_SHARED|MAP_POPULATE); "
-       "posix_madvise(WILLNEED) over the prefetch range"},
+       "posix_madvise(WILLNEED) over the prefetch range",
+       "llama.cpp's default load: shared mmap, prefetched"},
       {"llama.cpp:no-mmap", "read",
        "llama.cpp --no-mmap: llama_model_loader::load_all_data (src/llama-model-loader.cpp) "
        "reads each tensor with buffered fread() into allocated buffers; approximated by chunked "
-       "read() of the whole file into one heap buffer"},
-      {"llama.cpp:mlock", "mmap:shared,populate,fadvise=sequential,advise=willneed,mlock",
+       "read() of the whole file into one heap buffer",
+       "llama.cpp --no-mmap: buffered reads into memory"},
+      {"llama.cpp:mlock", "mmap:shared,populate,fadvise=sequential,advise=willneed,mlock=soft",
        "llama.cpp --mlock: the default mmap, then llama_mlock::grow_to (src/llama-mmap.cpp) "
        "mlock()s the mapping step by step as tensors load; on failure it warns (suggesting "
-       "ulimit -l) and loading goes on unlocked"},
+       "ulimit -l) and loading goes on unlocked",
+       "llama.cpp --mlock: the default load, locked step by step; a failed lock warns"},
       {"llama.cpp:numa", "mmap:shared,fadvise=sequential,advise=random",
        "llama.cpp --numa: llama_mmap with prefetch = 0 (no MAP_POPULATE, no WILLNEED) and "
-       "posix_madvise(RANDOM) over the whole file (src/llama-mmap.cpp)"},
-      {"llama.cpp:direct", "direct",
+       "posix_madvise(RANDOM) over the whole file (src/llama-mmap.cpp)",
+       "llama.cpp --numa: shared mmap, no prefetch, MADV_RANDOM"},
+      {"llama.cpp:direct", "direct:fallback=buffered",
        "llama.cpp's direct I/O mode (--load-mode dio): open(O_RDONLY|O_DIRECT), reads into "
        "posix_memalign'ed buffers aligned to st_blksize, falling back to buffered reads when "
-       "the filesystem refuses O_DIRECT (src/llama-mmap.cpp, llama_file)"},
+       "the filesystem refuses O_DIRECT (src/llama-mmap.cpp, llama_file)",
+       "llama.cpp direct I/O: O_DIRECT reads, buffered where O_DIRECT is refused"},
   };
   return kPresets;
+}
+
+std::string preset_help() {
+  std::string out;
+  for (const auto& p : presets())
+    out += fmt::format("  {} = {} — {}\n", p.name, p.expansion, p.summary);
+  return out;
 }
 
 Strategy parse_strategy(std::string_view spec) {

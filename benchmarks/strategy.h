@@ -6,18 +6,28 @@
 // Grammar (DESIGN.md):
 //   read[:chunk=SIZE]                 chunked read() into one heap buffer
 //   pread[:threads=N][,chunk=SIZE]    N threads pread() disjoint ranges
-//   direct[:qd=N][,chunk=SIZE]        O_DIRECT into aligned buffers, io_uring QD N
+//   direct[:qd=N][,chunk=SIZE][,fallback=buffered]
+//                                     O_DIRECT into aligned buffers, io_uring QD N;
+//                                     fallback=buffered: when the file system refuses
+//                                     O_DIRECT, warn and read() buffered instead of failing
 //   uring[:qd=N][,chunk=SIZE]         buffered io_uring reads, QD N
-//   mmap:private|shared[,populate][,fadvise=F][,advise=A][,mlock]
+//   mmap:private|shared[,populate][,fadvise=F][,advise=A][,mlock[=hard|soft]]
 //       A = normal|sequential|random|willneed|dontneed|hugepage|populate_read
 //       F = normal|sequential|random|willneed|noreuse
+//       mlock (= mlock=hard): one mlock() of the whole mapping; failure fails the load
+//       mlock=soft: mlock() step by step; the first failure warns, unlocks what was
+//                   locked and the load goes on unlocked (llama.cpp --mlock)
 //   llama.cpp[:no-mmap|:mlock|:numa|:direct]   presets, see presets()
+//
+// A preset is only a name for its expansion: parse_strategy(name) equals
+// parse_strategy(expansion) but for `preset`, and no loader looks at the name.
 //
 // Canonical form: keys in the order above (for mmap that is the order of the
 // syscalls: fadvise, mmap, madvise, mlock), and only the keys that were set
 // (a default is never printed). Keys may be given in any order; sizes print
-// in their shortest form ("1M"). A list of specs ("read,mmap:shared,populate")
-// splits where a new method or preset name begins: parse_strategy_list().
+// in their shortest form ("1M"); mlock=hard prints as mlock. A list of specs
+// ("read,mmap:shared,populate") splits where a new method or preset name begins:
+// parse_strategy_list().
 #pragma once
 
 #include <cstdint>
@@ -40,22 +50,24 @@ enum class MadviseHint {
   kPopulateRead
 };
 enum class FadviseHint { kNormal, kSequential, kRandom, kWillneed, kNoreuse };
+enum class MlockMode { kHard, kSoft };
+enum class DirectFallback { kBuffered };
 
 struct Strategy {
   LoadMethod method = LoadMethod::kRead;
   // read/pread/direct/uring
-  std::optional<std::uint64_t> chunk;  // bytes per request; nullopt = default_chunk()
-  std::optional<int> threads;          // pread
-  std::optional<int> qd;               // direct, uring
+  std::optional<std::uint64_t> chunk;      // bytes per request; nullopt = default_chunk()
+  std::optional<int> threads;              // pread
+  std::optional<int> qd;                   // direct, uring
+  std::optional<DirectFallback> fallback;  // direct: what to do when O_DIRECT is refused
   // mmap
   MapSharing sharing = MapSharing::kPrivate;
-  bool populate = false;  // MAP_POPULATE
-  bool mlock = false;     // mlock() the whole mapping after mmap
+  bool populate = false;           // MAP_POPULATE
+  std::optional<MlockMode> mlock;  // mlock() the mapping after madvise (nullopt: no mlock)
   std::optional<MadviseHint> advise;
   std::optional<FadviseHint> fadvise;
   // Set when the spec was a preset name ("llama.cpp:numa"): printed instead of
-  // the expanded fields, and it selects preset-specific behaviour (llama.cpp's
-  // mlock goes on unlocked after ENOMEM; its direct mode falls back to buffered).
+  // the expanded fields. Only a name: every behaviour is in the fields above.
   std::string preset;
 
   std::uint64_t chunk_bytes() const;  // chunk or the method's default
@@ -73,13 +85,24 @@ std::string to_string(const Strategy& s);
 const char* to_string(MadviseHint h);
 const char* to_string(FadviseHint h);
 
+// True when the load reads or maps every byte before the pattern runs: read,
+// pread, direct and uring (into a heap buffer), and mmap with populate,
+// advise=populate_read or a hard mlock. An access pattern then touches pages
+// that are already there: patterns beyond none and forward measure the same
+// load again. (A soft mlock may fail and leave the mapping unpopulated.)
+bool loads_everything_up_front(const Strategy& s);
+
 struct Preset {
   std::string name;  // "llama.cpp:numa"
   std::string
       expansion;  // the spec it stands for, e.g. "mmap:shared,fadvise=sequential,advise=random"
   std::string description;  // syscalls and where in llama.cpp's source they live
+  std::string summary;      // one line: what it stands for
 };
 const std::vector<Preset>& presets();
+
+// "name = expansion — summary", one line per preset, for --help footers.
+std::string preset_help();
 
 // Comma-separated specs; an item that is only a key (populate, mlock,
 // advise=..., chunk=...) continues the spec before it.

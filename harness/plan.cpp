@@ -3,12 +3,13 @@
 #include "common/split_list.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <limits>
+#include <set>
 #include <stdexcept>
-#include <type_traits>
 
 #include "benchmarks/access_pattern.h"
 #include "benchmarks/measure.h"
@@ -16,12 +17,10 @@
 #include "common/duration.h"
 #include "common/size.h"
 #include "datasets/model_layout.h"
+#include "harness/json_number.h"
 
 namespace faultline::harness {
 namespace {
-
-constexpr int kMaxReps = 1000;
-constexpr int kMaxProcesses = 256;
 
 // The one range check of reps and processes, for flags, plan files and a
 // stored plan.json alike (`prefix`: "--" or "plan.json: ").
@@ -38,28 +37,28 @@ void check_counts(const Plan& plan, const std::string& prefix) {
         fmt::format("{}processes {}: must be 1..{}", prefix, plan.processes, kMaxProcesses));
 }
 
-// j[key] as T when it is a whole number that T holds; nlohmann's own get<T>()
-// would convert 1e24 or -1 to an unsigned type (undefined behaviour for the
-// former, found by fuzz_plan).
-template <class T>
-T whole_number(const nlohmann::json& j, const char* key) {
-  const nlohmann::json& v = j.at(key);
-  if (v.is_number_unsigned()) {
-    const auto u = v.get<std::uint64_t>();
-    if (u <= std::uint64_t(std::numeric_limits<T>::max())) return T(u);
-  } else if (v.is_number_integer() && std::is_signed_v<T>) {
-    const auto i = v.get<std::int64_t>();
-    if (i >= std::int64_t(std::numeric_limits<T>::min()) &&
-        i <= std::int64_t(std::numeric_limits<T>::max()))
-      return T(i);
-  }
-  throw std::invalid_argument(fmt::format("\"{}\" must be a whole number from {} to {}, not {}",
-                                          key, std::numeric_limits<T>::min(),
-                                          std::numeric_limits<T>::max(), v.dump()));
-}
-
 const std::vector<std::string> kLlamaModes = {"llama.cpp", "llama.cpp:no-mmap", "llama.cpp:mlock",
                                               "llama.cpp:numa", "llama.cpp:direct"};
+
+constexpr const char* kUpFrontReason =
+    "these strategies load everything up front (read, pread, direct and uring into memory; mmap "
+    "with populate, advise=populate_read or a hard mlock): an access pattern beyond none and "
+    "forward touches pages already there and measures the same load again";
+
+// Fills plan.dropped from its strategies and (concrete) patterns.
+void drop_cells_that_cannot_differ(Plan& plan) {
+  if (!plan.only_cells_that_differ) return;  // (a plan.json read back keeps its own)
+  plan.dropped.clear();
+  DroppedCells up_front{kUpFrontReason, {}};
+  for (const auto& s : plan.strategies) {
+    if (!loads_everything_up_front(parse_strategy(s))) continue;
+    for (const auto& p : plan.patterns) {
+      if (p == "none" || p == "forward") continue;
+      for (const auto& c : plan.caches) up_front.cells.push_back(Cell{s, p, c}.name());
+    }
+  }
+  if (!up_front.cells.empty()) plan.dropped.push_back(std::move(up_front));
+}
 
 std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -75,8 +74,10 @@ const std::vector<PresetInfo>& plan_presets() {
                "mmap:private,advise=random", "mmap:private,advise=populate_read"},
               kLlamaModes),
        "none,forward", 3},
-      {"standard", "4 GiB generated model, every strategy and pattern, 5 reps", "4G",
-       default_strategy_specs(), "all", 5},
+      {"standard",
+       "4 GiB generated model, every strategy and pattern but the cells that cannot differ "
+       "(patterns beyond none and forward of strategies that load everything up front), 5 reps",
+       "4G", default_strategy_specs(), "all", 5, true},
       {"seed",
        "10 GiB model: traditional read vs mmap variants, startup latency and RSS",
        "10G",
@@ -107,77 +108,35 @@ std::string Cell::key() const {
 }
 
 std::vector<Cell> Plan::cells() const {
+  std::set<std::string> drop;
+  for (const auto& d : dropped) drop.insert(d.cells.begin(), d.cells.end());
   std::vector<Cell> out;
   for (int rep = 1; rep <= reps + traced_reps; ++rep)
     for (const auto& s : strategies)
       for (const auto& p : patterns)
-        for (const auto& c : caches) out.push_back({s, p, c, rep, rep > reps});
+        for (const auto& c : caches) {
+          Cell cell{s, p, c, rep, rep > reps};
+          if (!drop.count(cell.name())) out.push_back(std::move(cell));
+        }
   return out;
 }
 
-void PlanRequest::merge_plan_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument(fmt::format("plan file {}: cannot open it", path));
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw std::invalid_argument(fmt::format("plan file {}: not valid JSON: {}", path, e.what()));
+std::vector<std::string> dropped_summary(const Plan& plan) {
+  std::vector<std::string> out;
+  for (const auto& d : plan.dropped) {
+    std::set<std::string> seen;
+    std::vector<std::string> strategies, patterns;
+    for (const auto& s : plan.strategies)
+      for (const auto& p : plan.patterns)
+        for (const auto& c : plan.caches)
+          if (std::find(d.cells.begin(), d.cells.end(), Cell{s, p, c}.name()) != d.cells.end()) {
+            if (seen.insert("s" + s).second) strategies.push_back(s);
+            if (seen.insert("p" + p).second) patterns.push_back(p);
+          }
+    out.push_back(fmt::format("dropped {} cells ({} × {}): {}", d.cells.size(),
+                              fmt::join(strategies, ", "), fmt::join(patterns, ", "), d.reason));
   }
-  if (!j.is_object()) throw std::invalid_argument(fmt::format("plan file {}: not an object", path));
-  auto text = [&](const char* key, std::string& field) {
-    if (!j.contains(key) || !field.empty()) return;
-    const auto& v = j[key];
-    if (v.is_string())
-      field = v.get<std::string>();
-    else if (v.is_array()) {
-      for (const auto& item : v) {
-        if (!item.is_string())
-          throw std::invalid_argument(
-              fmt::format("plan file {}: \"{}\" must hold strings", path, key));
-        field += (field.empty() ? "" : ",") + item.get<std::string>();
-      }
-    } else
-      throw std::invalid_argument(
-          fmt::format("plan file {}: \"{}\" must be a string or a list of strings", path, key));
-  };
-  static const char* kKeys[] = {"preset",      "model",         "size",         "strategies",
-                                "patterns",    "caches",        "memory_limit", "reps",
-                                "traced_reps", "processes",     "seed",         "cache",
-                                "drop_caches", "cell_timeout_s"};
-  for (const auto& [key, _] : j.items()) {
-    bool known = false;
-    for (const char* k : kKeys) known = known || key == k;
-    if (!known)
-      throw std::invalid_argument(fmt::format(
-          "plan file {}: unknown key \"{}\" (valid: preset, model, size, strategies, patterns, "
-          "caches, reps, traced_reps, memory_limit, processes, seed, drop_caches, "
-          "cell_timeout_s)",
-          path, key));
-  }
-  text("preset", preset);
-  text("model", model);
-  text("size", size);
-  text("strategies", strategies);
-  text("patterns", patterns);
-  text("caches", caches);
-  text("cache", caches);
-  text("memory_limit", memory_limit);
-  auto integer = [&](const char* key, std::optional<int>& field) {
-    if (!j.contains(key) || field) return;
-    if (!j[key].is_number_integer())
-      throw std::invalid_argument(
-          fmt::format("plan file {}: \"{}\" must be an integer", path, key));
-    field = j[key].get<int>();
-  };
-  integer("reps", reps);
-  integer("traced_reps", traced_reps);
-  integer("processes", processes);
-  if (j.contains("seed") && j["seed"].is_number_unsigned()) seed = j["seed"].get<std::uint64_t>();
-  if (j.contains("drop_caches") && j["drop_caches"].is_boolean())
-    drop_caches = drop_caches || j["drop_caches"].get<bool>();
-  if (j.contains("cell_timeout_s") && j["cell_timeout_s"].is_number())
-    cell_timeout_s = j["cell_timeout_s"].get<double>();
+  return out;
 }
 
 Plan resolve_plan(const PlanRequest& r, int numa_nodes) {
@@ -213,6 +172,8 @@ Plan resolve_plan(const PlanRequest& r, int numa_nodes) {
     plan.patterns = {"all"};
   else
     for (const auto& p : parse_pattern_list(patterns)) plan.patterns.push_back(to_string(p));
+  // The preset's rule holds for the preset's patterns; patterns asked for run.
+  plan.only_cells_that_differ = preset && preset->only_cells_that_differ && r.patterns.empty();
 
   // Named, not a temporary: split_list() returns views into it, and a range-for
   // does not extend a temporary inside its range expression (found by fuzz_plan).
@@ -255,6 +216,7 @@ Plan resolve_plan(const PlanRequest& r, int numa_nodes) {
   plan.trace = r.trace;
   plan.seed = r.seed;
   plan.cell_timeout_s = checked_seconds(r.cell_timeout_s, "cell timeout");  // plan files too
+  if (plan.patterns != std::vector<std::string>{"all"}) drop_cells_that_cannot_differ(plan);
   return plan;
 }
 
@@ -271,6 +233,7 @@ void bind_model(Plan& plan, const std::string& model_path) {
     plan.patterns.clear();
     for (const auto& p : default_patterns(layout)) plan.patterns.push_back(to_string(p));
   }
+  drop_cells_that_cannot_differ(plan);
   for (const auto& p : plan.patterns) {
     try {
       plan_ranges(parse_pattern(p), layout, plan.seed);
@@ -292,6 +255,7 @@ nlohmann::json to_json(const Plan& p) {
       {"patterns", p.patterns},
       {"caches", p.caches},
       {"skipped", p.skipped},
+      {"dropped", nlohmann::json::array()},
       {"reps", p.reps},
       {"traced_reps", p.traced_reps},
       {"memory_limit_bytes", nullptr},
@@ -302,6 +266,8 @@ nlohmann::json to_json(const Plan& p) {
       {"cell_timeout_s", p.cell_timeout_s},
       {"cells", p.cells().size()},
   };
+  for (const auto& d : p.dropped)
+    j["dropped"].push_back({{"reason", d.reason}, {"cells", d.cells}});
   if (p.memory_limit_bytes) j["memory_limit_bytes"] = *p.memory_limit_bytes;
   return j;
 }
@@ -320,6 +286,12 @@ Plan plan_from_json(const nlohmann::json& j) {
     p.patterns = j.at("patterns").get<std::vector<std::string>>();
     p.caches = j.at("caches").get<std::vector<std::string>>();
     p.skipped = j.value("skipped", std::vector<std::string>{});
+    if (j.contains("dropped") && !j.at("dropped").is_array())
+      throw std::invalid_argument("\"dropped\" must be a list");
+    if (j.contains("dropped"))
+      for (const auto& d : j.at("dropped"))
+        p.dropped.push_back(
+            {d.at("reason").get<std::string>(), d.at("cells").get<std::vector<std::string>>()});
     p.reps = whole_number<int>(j, "reps");
     // Plans written before traced repetitions existed traced every repetition.
     p.traced_reps = j.contains("traced_reps") ? whole_number<int>(j, "traced_reps") : 0;

@@ -13,6 +13,9 @@
 
 namespace faultline::harness {
 
+constexpr int kMaxReps = 1000;      // reps and traced_reps
+constexpr int kMaxProcesses = 256;  // processes
+
 // What the user asked for, as text (flags and/or a --plan JSON file). Empty /
 // nullopt = "take it from the preset".
 struct PlanRequest {
@@ -32,7 +35,9 @@ struct PlanRequest {
   double cell_timeout_s = 1800;
 
   // Fills the fields that are still empty from a --plan JSON file (flags win).
-  // Throws std::invalid_argument naming the file and the bad key.
+  // Throws std::invalid_argument naming the file, the key and what was
+  // expected for an unknown key or a value of the wrong type, out of range or
+  // that does not parse (harness/plan_file.cpp).
   void merge_plan_file(const std::string& path);
 };
 
@@ -43,6 +48,10 @@ struct PresetInfo {
   std::vector<std::string> strategies;  // canonical specs
   std::string patterns;                 // comma list or "all"
   int reps;
+  // Drop the cells that cannot differ (patterns beyond none and forward of a
+  // strategy that loads everything up front) when the patterns are the
+  // preset's own.
+  bool only_cells_that_differ = false;
 };
 const std::vector<PresetInfo>& plan_presets();
 std::string preset_names();  // "quick, standard, seed, llama.cpp, full"
@@ -64,15 +73,23 @@ struct Cell {
   std::string key() const;
 };
 
+// Cells of the matrix a plan does not run, with why (one entry per rule).
+struct DroppedCells {
+  std::string reason;
+  std::vector<std::string> cells;  // Cell::name(): load/<strategy>/<pattern>/<cache>
+};
+
 struct Plan {
   std::string preset;                     // preset name or "custom"
   std::string model;                      // absolute path ("" until the default model is generated)
   std::uint64_t default_model_bytes = 0;  // when model is generated
   std::uint64_t model_bytes = 0;
   std::vector<std::string> strategies, patterns, caches;
-  std::vector<std::string> skipped;  // "llama.cpp:numa: needs several NUMA nodes"
-  int reps = 3;                      // untraced repetitions per cell
-  int traced_reps = 1;               // traced repetitions per cell (0 with --no-trace)
+  std::vector<std::string> skipped;     // "llama.cpp:numa: needs several NUMA nodes"
+  std::vector<DroppedCells> dropped;    // strategies x patterns x caches not in cells()
+  bool only_cells_that_differ = false;  // fill `dropped` once the patterns are known
+  int reps = 3;                         // untraced repetitions per cell
+  int traced_reps = 1;                  // traced repetitions per cell (0 with --no-trace)
   std::optional<std::uint64_t> memory_limit_bytes;
   int processes = 1;
   bool drop_caches = false;
@@ -80,7 +97,7 @@ struct Plan {
   std::uint64_t seed = 42;
   double cell_timeout_s = 1800;
 
-  // Every cell x repetition, repetition-major (rep 1 of every cell first), so
+  // Every cell x repetition but the dropped ones, repetition-major (rep 1 of every cell first), so
   // an interrupted run has spread over the whole matrix; the untraced
   // repetitions of every cell first, the traced ones last, so an interrupted
   // run has its headline numbers.
@@ -94,6 +111,10 @@ Plan resolve_plan(const PlanRequest& request, int numa_nodes);
 
 // Once the model exists: checks that the patterns fit it and expands "all".
 void bind_model(Plan& plan, const std::string& model_path);
+
+// One line per rule of plan.dropped: how many cells, which strategies and
+// patterns, and why.
+std::vector<std::string> dropped_summary(const Plan& plan);
 
 nlohmann::json to_json(const Plan& plan);
 Plan plan_from_json(const nlohmann::json& j);  // throws std::invalid_argument

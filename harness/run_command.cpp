@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "benchmarks/default_model.h"
+#include "benchmarks/strategy.h"
 #include "common/cgroup.h"
 #include "common/cli.h"
 #include "common/credentials.h"
@@ -187,6 +188,8 @@ int run(const RunOptions& o) {
     lock->describe("faultline run → " + store->dir());
     for (const auto& s : plan.skipped)
       if (!o.quiet) fmt::print(stderr, "faultline run: skipped {}\n", s);
+    for (const auto& d : dropped_summary(plan))
+      if (!o.quiet) fmt::print(stderr, "faultline run: {}\n", d);
 
     ctx.plan = &plan;
     ctx.store = store.get();
@@ -282,6 +285,8 @@ CLI::App* add_run_options(CLI::App& app, RunOptions& options) {
       "time>-<host>-<preset>/{env.json,plan.json,"
       "calibration.json,raw/,runs.jsonl}.\nCtrl-C stops cleanly; --resume DIR runs the missing "
       "cells.");
+  cmd->footer(cmd->get_footer() + "\nStrategy presets (each a name for its expansion):\n" +
+              preset_help());
   auto& r = o->request;
   cmd->add_option("--preset", r.preset, "quick | standard | seed | llama.cpp | full");
   cmd->add_option("--model", r.model, "model file (default: a generated GGUF of --size)");

@@ -2,6 +2,7 @@
 #include <grp.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,7 +10,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <fmt/format.h>
+
+#include <cstring>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "benchmarks/mapping.h"
@@ -82,30 +88,88 @@ TEST_F(LoadTest, HugepageMappingIsPmdAligned) {
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(m.data()) % (2u << 20), 0u);
 }
 
-// Runs `fn` in a child process that cannot lock more than 64 KiB (as an
-// unprivileged user when we are root); returns the child's message.
-std::string in_limited_child(const std::string& path, const std::string& spec) {
+// What a load left behind, as the loading process saw it.
+struct LoadReport {
+  std::string outcome;  // "loaded" or "error: ..."
+  std::vector<std::string> warnings;
+  bool locked = false;                   // Mapping::locked()
+  std::uint64_t vmlck_kb = 0;            // VmLck of /proc/self/status
+  std::uint64_t pages = 0, present = 0;  // the mapping's pages, and those mapped (pagemap)
+  bool bytes_ok = false;                 // the file's bytes
+};
+
+std::uint64_t status_kb(const char* field) {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return ~0ull;
+  char line[256];
+  std::uint64_t kb = ~0ull;
+  const std::size_t n = std::strlen(field);
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, field, n) == 0) kb = std::strtoull(line + n, nullptr, 10);
+  std::fclose(f);
+  return kb;
+}
+
+// Pages of [p, p+size) mapped in this process (/proc/self/pagemap bit 63);
+// ~0 when pagemap cannot be read.
+std::uint64_t present_pages(const std::uint8_t* p, std::uint64_t size) {
+  const std::uint64_t first = reinterpret_cast<std::uintptr_t>(p) / 4096;
+  const std::uint64_t n = (size + 4095) / 4096;
+  std::vector<std::uint64_t> entries(n);
+  int fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ~0ull;
+  ssize_t got = ::pread(fd, entries.data(), n * 8, static_cast<off_t>(first * 8));
+  ::close(fd);
+  if (got != static_cast<ssize_t>(n * 8)) return ~0ull;
+  std::uint64_t present = 0;
+  for (auto e : entries) present += (e >> 63) & 1;
+  return present;
+}
+
+LoadReport report_load(const std::string& path, const std::string& spec, std::uint64_t ref) {
+  LoadReport r;
+  try {
+    Mapping m = load(path, parse_strategy(spec));
+    r.outcome = "loaded";
+    r.warnings = m.warnings();
+    r.locked = m.locked();
+    r.vmlck_kb = status_kb("VmLck:");
+    r.pages = (m.size() + 4095) / 4096;
+    r.present = m.is_mmap() ? present_pages(m.data(), m.size()) : r.pages;
+    r.bytes_ok = testing::fnv1a(m.data(), m.size()) == ref;
+  } catch (const std::exception& e) {
+    r.outcome = std::string("error: ") + e.what();
+  }
+  return r;
+}
+
+// Loads `spec` in a child process that cannot lock more than 64 KiB: as
+// nobody when we are root (root's CAP_IPC_LOCK ignores RLIMIT_MEMLOCK;
+// setresuid to a non-root uid drops it). nullopt when the child could not
+// drop its privileges.
+std::optional<LoadReport> in_limited_child(const std::string& path, const std::string& spec,
+                                           std::uint64_t ref) {
   int pipefd[2];
-  if (::pipe(pipefd) != 0) return "pipe failed";
+  if (::pipe(pipefd) != 0) return std::nullopt;
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(pipefd[0]);
     struct rlimit rl {
       64 * 1024, 64 * 1024
     };
-    ::setrlimit(RLIMIT_MEMLOCK, &rl);
-    if (::geteuid() == 0) {  // root ignores RLIMIT_MEMLOCK: become nobody
+    if (::setrlimit(RLIMIT_MEMLOCK, &rl) != 0) _exit(3);
+    if (::geteuid() == 0) {
       ::setgroups(0, nullptr);
       if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) _exit(3);
+      // The uid change made the process undumpable: its /proc files root's.
+      ::prctl(PR_SET_DUMPABLE, 1);
     }
-    std::string msg = "loaded";
-    try {
-      Mapping m = load(path, parse_strategy(spec));
-      if (!m.warnings().empty()) msg = "warning: " + m.warnings().front();
-    } catch (const std::exception& e) {
-      msg = std::string("error: ") + e.what();
-    }
-    (void)!::write(pipefd[1], msg.data(), msg.size());
+    LoadReport r = report_load(path, spec, ref);
+    std::string out =
+        fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}\n", r.outcome, int(r.locked), r.vmlck_kb, r.pages,
+                    r.present, int(r.bytes_ok), r.warnings.size());
+    for (const auto& w : r.warnings) out += w + "\n";
+    (void)!::write(pipefd[1], out.data(), out.size());
     _exit(0);
   }
   ::close(pipefd[1]);
@@ -116,20 +180,75 @@ std::string in_limited_child(const std::string& path, const std::string& spec) {
   ::close(pipefd[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  return out;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  std::vector<std::string> lines;
+  for (std::size_t at = 0; at < out.size();) {
+    std::size_t nl = out.find('\n', at);
+    if (nl == std::string::npos) nl = out.size();
+    lines.push_back(out.substr(at, nl - at));
+    at = nl + 1;
+  }
+  if (lines.size() < 7) return std::nullopt;
+  LoadReport r;
+  r.outcome = lines[0];
+  r.locked = lines[1] == "1";
+  r.vmlck_kb = std::stoull(lines[2]);
+  r.pages = std::stoull(lines[3]);
+  r.present = std::stoull(lines[4]);
+  r.bytes_ok = lines[5] == "1";
+  r.warnings.assign(lines.begin() + 7, lines.end());
+  EXPECT_EQ(r.warnings.size(), std::stoull(lines[6])) << "a warning holds a newline";
+  return r;
 }
 
-TEST_F(LoadTest, MlockAboveTheLimitNamesRlimitMemlock) {
-  std::string msg = in_limited_child(file_->path(), "mmap:private,mlock");
-  EXPECT_THAT(msg, HasSubstr("error: "));
-  EXPECT_THAT(msg, HasSubstr("RLIMIT_MEMLOCK is 64K"));
-  EXPECT_THAT(msg, HasSubstr(file_->path()));
+TEST_F(LoadTest, HardMlockAboveTheLimitFailsNamingRlimitMemlock) {
+  auto r = in_limited_child(file_->path(), "mmap:private,mlock", reference_);
+  if (!r) GTEST_SKIP() << "the child could not lower RLIMIT_MEMLOCK or drop to uid 65534";
+  EXPECT_THAT(r->outcome, HasSubstr("error: "));
+  EXPECT_THAT(r->outcome, HasSubstr("RLIMIT_MEMLOCK is 64K"));
+  EXPECT_THAT(r->outcome, HasSubstr(file_->path()));
+  // The same load as llama.cpp:mlock's expansion, but hard: it fails too.
+  auto llama_hard = in_limited_child(
+      file_->path(), "mmap:shared,populate,fadvise=sequential,advise=willneed,mlock", reference_);
+  ASSERT_TRUE(llama_hard);
+  EXPECT_THAT(llama_hard->outcome, HasSubstr("RLIMIT_MEMLOCK is 64K"));
 }
 
-TEST_F(LoadTest, LlamaCppMlockWarnsAndGoesOnUnlocked) {
-  std::string msg = in_limited_child(file_->path(), "llama.cpp:mlock");
-  EXPECT_THAT(msg, HasSubstr("warning: "));
-  EXPECT_THAT(msg, HasSubstr("ulimit -l"));
+// llama.cpp:mlock and the expansion it prints behave the same: one warning,
+// the mapping unlocked, every page mapped (MAP_POPULATE), the file's bytes.
+TEST_F(LoadTest, SoftMlockWarnsOnceAndGoesOnUnlockedAsThePresetDoes) {
+  std::string expansion;
+  for (const auto& p : presets())
+    if (p.name == "llama.cpp:mlock") expansion = p.expansion;
+  ASSERT_THAT(expansion, HasSubstr("mlock=soft"));
+  for (const std::string& spec : {std::string("llama.cpp:mlock"), expansion}) {
+    SCOPED_TRACE(spec);
+    auto r = in_limited_child(file_->path(), spec, reference_);
+    if (!r) GTEST_SKIP() << "the child could not lower RLIMIT_MEMLOCK or drop to uid 65534";
+    EXPECT_EQ(r->outcome, "loaded");
+    ASSERT_EQ(r->warnings.size(), 1u);
+    EXPECT_THAT(r->warnings[0], HasSubstr("ulimit -l"));
+    EXPECT_THAT(r->warnings[0], HasSubstr("continuing unlocked"));
+    EXPECT_FALSE(r->locked);
+    EXPECT_EQ(r->vmlck_kb, 0u) << "nothing stays locked";
+    EXPECT_EQ(r->present, r->pages) << "every page mapped";
+    EXPECT_GT(r->pages, 64u * 1024 / 4096) << "the file is above the limit";
+    EXPECT_TRUE(r->bytes_ok);
+  }
+}
+
+TEST_F(LoadTest, SoftMlockWithinTheLimitLocks) {
+  struct rlimit rl {};
+  ::getrlimit(RLIMIT_MEMLOCK, &rl);
+  if (!testing::is_root() && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < file_->size())
+    GTEST_SKIP() << "RLIMIT_MEMLOCK is below the test file and we are not root";
+  LoadReport r = report_load(file_->path(), "mmap:private,mlock=soft", reference_);
+  EXPECT_EQ(r.outcome, "loaded");
+  EXPECT_TRUE(r.warnings.empty());
+  EXPECT_TRUE(r.locked);
+  EXPECT_GE(r.vmlck_kb * 1024, file_->size() / 4096 * 4096);
+  EXPECT_EQ(r.present, r.pages);
+  EXPECT_TRUE(r.bytes_ok);
 }
 
 // ramfs has no O_DIRECT: open() fails with EINVAL, as on some FUSE and
@@ -154,25 +273,58 @@ class RamfsDir {
   bool mounted_ = false;
 };
 
-TEST(LoadDirect, RefusalIsClearAndLlamaCppFallsBack) {
+std::uint64_t rchar() {
+  FILE* f = std::fopen("/proc/self/io", "r");
+  if (!f) return 0;
+  char line[128];
+  std::uint64_t v = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, "rchar:", 6) == 0) v = std::strtoull(line + 6, nullptr, 10);
+  std::fclose(f);
+  return v;
+}
+
+// direct fails clearly where O_DIRECT is refused; direct:fallback=buffered
+// and the llama.cpp:direct preset (its expansion) read every byte buffered,
+// with one warning. (tmpfs takes O_DIRECT since Linux 6.6: ramfs does not.)
+TEST(LoadDirect, RefusalIsClearAndTheFallbackReadsBuffered) {
   if (!testing::is_root())
     GTEST_SKIP() << "needs root to mount a ramfs (a file system without O_DIRECT)";
   RamfsDir ramfs;
   ASSERT_TRUE(ramfs.mounted()) << "mount -t ramfs failed";
+  TempFile f((1 << 20) | 777, 3, ramfs.dir());
+  std::uint64_t ref = 0;
   {
-    TempFile f(1 << 20, 3, ramfs.dir());
-    try {
-      load(f.path(), parse_strategy("direct"));
-      FAIL() << "ramfs accepted O_DIRECT";
-    } catch (const std::runtime_error& e) {
-      EXPECT_THAT(e.what(), HasSubstr("refuses O_DIRECT"));
-      EXPECT_THAT(e.what(), HasSubstr(f.path()));
-    }
-    Mapping m = load(f.path(), parse_strategy("llama.cpp:direct"));
-    EXPECT_EQ(m.size(), f.size());
-    ASSERT_FALSE(m.warnings().empty());
+    Mapping m = load(f.path(), parse_strategy("read"));
+    ref = testing::fnv1a(m.data(), m.size());
+  }
+  try {
+    load(f.path(), parse_strategy("direct"));
+    FAIL() << "ramfs accepted O_DIRECT";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("refuses O_DIRECT"));
+    EXPECT_THAT(e.what(), HasSubstr(f.path()));
+    EXPECT_THAT(e.what(), HasSubstr("direct:fallback=buffered"));
+  }
+  for (const char* spec :
+       {"direct:fallback=buffered", "llama.cpp:direct", "direct:qd=8,fallback=buffered"}) {
+    SCOPED_TRACE(spec);
+    const std::uint64_t before = rchar();
+    Mapping m = load(f.path(), parse_strategy(spec));
+    EXPECT_GE(rchar() - before, f.size()) << "every byte read()";
+    EXPECT_FALSE(m.is_mmap());
+    ASSERT_EQ(m.size(), f.size());
+    EXPECT_EQ(testing::fnv1a(m.data(), m.size()), ref);
+    ASSERT_EQ(m.warnings().size(), 1u);
     EXPECT_THAT(m.warnings().front(), HasSubstr("fell back to buffered"));
   }
+}
+
+// Where O_DIRECT works, the fallback is never taken.
+TEST_F(LoadTest, DirectFallbackIsSilentWhereODirectWorks) {
+  Mapping m = load(file_->path(), parse_strategy("direct:fallback=buffered"));
+  EXPECT_TRUE(m.warnings().empty());
+  EXPECT_EQ(testing::fnv1a(m.data(), m.size()), reference_);
 }
 
 }  // namespace

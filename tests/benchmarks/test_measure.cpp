@@ -178,8 +178,9 @@ TEST_F(MeasureTest, TaskClockCountsEveryThreadOfTheLoad) {
       // would be far below.
       EXPECT_GE(task_clock, 0.8 * cpu.process_ms - 2.0);
       EXPECT_LE(task_clock, 1.5 * cpu.process_ms + 2.0);
-      if (std::string(strategy).starts_with("pread"))
+      if (std::string(strategy).starts_with("pread")) {
         EXPECT_GT(task_clock, 3 * cpu.thread_ms) << "the threads' CPU is in it";
+      }
     }
   }
 }

@@ -28,7 +28,10 @@ TEST(Strategy, DesignExamplesRoundTripExactly) {
                         "mmap:private,advise=populate_read",
                         "mmap:private,fadvise=sequential",
                         "mmap:private,mlock",
+                        "mmap:private,mlock=soft",
                         "mmap:shared,populate,fadvise=sequential,advise=willneed",
+                        "direct:fallback=buffered",
+                        "direct:qd=4,chunk=2M,fallback=buffered",
                         "pread:threads=8,chunk=256K",
                         "direct:qd=4,chunk=2M",
                         "llama.cpp",
@@ -55,6 +58,10 @@ TEST(Strategy, KeysInAnyOrderPrintInSyscallOrder) {
             "mmap:shared,populate,fadvise=sequential,advise=willneed,mlock");
   EXPECT_EQ(reprint("pread:chunk=1M,threads=2"), "pread:threads=2,chunk=1M");
   EXPECT_EQ(reprint("read:chunk=1048576"), "read:chunk=1M");
+  EXPECT_EQ(reprint("direct:fallback=buffered,chunk=64K,qd=2"),
+            "direct:qd=2,chunk=64K,fallback=buffered");
+  // The default mode prints without its value.
+  EXPECT_EQ(reprint("mmap:private,mlock=hard"), "mmap:private,mlock");
   // Sizes print exactly (found by fuzz_strategy: 70004K printed as "68.4M",
   // which does not parse back).
   EXPECT_EQ(reprint("read:chunk=0000000000070004k"), "read:chunk=70004K");
@@ -66,7 +73,11 @@ TEST(Strategy, FieldsAreParsed) {
   EXPECT_EQ(s.method, LoadMethod::kMmap);
   EXPECT_EQ(s.sharing, MapSharing::kShared);
   EXPECT_TRUE(s.populate);
-  EXPECT_TRUE(s.mlock);
+  EXPECT_EQ(s.mlock, MlockMode::kHard);
+  EXPECT_EQ(parse_strategy("mmap:private,mlock=soft").mlock, MlockMode::kSoft);
+  EXPECT_FALSE(parse_strategy("mmap:private").mlock.has_value());
+  EXPECT_EQ(parse_strategy("direct:fallback=buffered").fallback, DirectFallback::kBuffered);
+  EXPECT_FALSE(parse_strategy("direct").fallback.has_value());
   EXPECT_EQ(s.advise, MadviseHint::kHugepage);
   EXPECT_EQ(s.fadvise, FadviseHint::kRandom);
   Strategy p = parse_strategy("pread:threads=3,chunk=64K");
@@ -88,6 +99,47 @@ TEST(Strategy, PresetsExpandToWhatLlamaCppDoes) {
     EXPECT_THAT(p.description, HasSubstr("src/llama-")) << p.name << " names its source";
     EXPECT_EQ(to_string(parse_strategy(p.expansion)), p.expansion);
   }
+}
+
+// A preset is nothing but a name: its parse equals its expansion's parse in
+// every field but `preset`, so the loaders (which get only the fields) cannot
+// tell them apart.
+TEST(Strategy, EveryPresetIsExactlyItsExpansion) {
+  for (const auto& p : presets()) {
+    SCOPED_TRACE(p.name);
+    Strategy named = parse_strategy(p.name);
+    Strategy expanded = parse_strategy(p.expansion);
+    EXPECT_EQ(named.preset, p.name);
+    EXPECT_TRUE(expanded.preset.empty());
+    EXPECT_EQ(to_string(named), p.name) << "a row's strategy is the preset name";
+    EXPECT_EQ(to_string(expanded), p.expansion) << "the expansion is canonical";
+    named.preset.clear();
+    EXPECT_EQ(named, expanded);
+  }
+  EXPECT_EQ(parse_strategy("llama.cpp:mlock").mlock, MlockMode::kSoft);
+  EXPECT_EQ(parse_strategy("llama.cpp:direct").fallback, DirectFallback::kBuffered);
+}
+
+TEST(Strategy, PresetHelpListsEveryPresetWithItsExpansion) {
+  const std::string help = preset_help();
+  for (const auto& p : presets()) {
+    EXPECT_THAT(help, HasSubstr(p.name + " = " + p.expansion + " — ")) << p.name;
+    EXPECT_FALSE(p.summary.empty()) << p.name;
+    EXPECT_EQ(p.summary.find('\n'), std::string::npos) << p.name;
+  }
+}
+
+TEST(Strategy, WhatLoadsEverythingUpFrontIsDecidedFromTheFields) {
+  for (const char* s : {"read", "pread:threads=4", "direct", "direct:qd=32,fallback=buffered",
+                        "uring:qd=8", "mmap:private,populate", "mmap:shared,populate",
+                        "mmap:private,advise=populate_read", "mmap:private,mlock", "llama.cpp",
+                        "llama.cpp:no-mmap", "llama.cpp:mlock", "llama.cpp:direct"})
+    EXPECT_TRUE(loads_everything_up_front(parse_strategy(s))) << s;
+  // A soft mlock that fails leaves the mapping unpopulated: patterns can differ.
+  for (const char* s :
+       {"mmap:private", "mmap:shared", "mmap:private,advise=willneed", "mmap:private,advise=random",
+        "mmap:private,fadvise=sequential", "mmap:private,mlock=soft", "llama.cpp:numa"})
+    EXPECT_FALSE(loads_everything_up_front(parse_strategy(s))) << s;
 }
 
 void expect_error(std::string_view spec, const std::string& needle) {
@@ -112,6 +164,12 @@ TEST(Strategy, BadSpecsAreRejectedWithTheValidChoices) {
   expect_error("read:chunk=1000", "multiple of 4K");
   expect_error("read:chunk=", "needs a value");
   expect_error("mmap:private,populate,populate", "given twice");
+  expect_error("mmap:private,mlock,mlock=soft", "given twice");
+  expect_error("mmap:private,mlock=sometimes", "valid: mlock, mlock=hard|soft");
+  expect_error("direct:fallback=mmap", "valid: buffered");
+  expect_error("direct:fallback", "needs a value");
+  expect_error("uring:fallback=buffered", "valid: qd=N, chunk=SIZE");
+  expect_error("read:fallback=buffered", "valid: chunk=SIZE");
   expect_error("llama.cpp:fast", "valid presets: llama.cpp, llama.cpp:no-mmap");
   expect_error("", "empty");
 }

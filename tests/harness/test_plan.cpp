@@ -8,8 +8,14 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <set>
+
+#include <fmt/format.h>
+
+#include "benchmarks/strategy.h"
+#include "datasets/generator.h"
 
 namespace faultline::harness {
 namespace {
@@ -208,6 +214,93 @@ TEST(Plan, StoredPlanNumbersOutOfRangeAreErrorsNamingTheKey) {
   expect_rejected("traced_reps", -1, "traced_reps");
   expect_rejected("traced_reps", 1001, "traced_reps 1001: must be 0..1000");
   EXPECT_EQ(plan_from_json(good).model_bytes, 123u);
+}
+
+std::set<std::string> cell_names(const Plan& p) {
+  std::set<std::string> out;
+  for (const auto& c : p.cells())
+    if (c.rep == 1) out.insert(c.name());
+  return out;
+}
+
+// full: every strategy x every pattern x the caches. standard: the same but
+// the patterns beyond none and forward of the strategies that load
+// everything up front, named in plan.dropped.
+TEST(Plan, FullIsEveryCellStandardDropsTheCellsThatCannotDiffer) {
+  std::string dir = "/var/tmp/faultline-plan-XXXXXX";
+  ASSERT_TRUE(::mkdtemp(dir.data()));
+  const std::string model = dir + "/model.gguf";
+  GenOptions g;
+  g.size = 32ull << 20;
+  g.out = model;
+  ensure_model(g);
+  auto plan_of = [&](const char* preset, const std::string& patterns = "") {
+    PlanRequest r;
+    r.preset = preset;
+    r.model = model;
+    r.patterns = patterns;
+    Plan p = resolve_plan(r, 1);
+    bind_model(p, model);
+    return p;
+  };
+  const Plan full = plan_of("full"), standard = plan_of("standard");
+  // Patterns asked for are run.
+  EXPECT_TRUE(plan_of("standard", "none,random:10").dropped.empty());
+  std::filesystem::remove_all(dir);
+
+  ASSERT_GT(full.patterns.size(), 2u) << "the model fits patterns beyond none and forward";
+  EXPECT_EQ(full.strategies, default_strategy_specs());
+  EXPECT_EQ(standard.strategies, full.strategies);
+  EXPECT_EQ(standard.patterns, full.patterns);
+  EXPECT_TRUE(full.dropped.empty());
+  EXPECT_EQ(full.cells().size(), full.strategies.size() * full.patterns.size() *
+                                     full.caches.size() * (full.reps + full.traced_reps));
+
+  // Written out here, not computed with loads_everything_up_front().
+  const std::set<std::string> up_front = {"read",
+                                          "pread:threads=4",
+                                          "direct",
+                                          "direct:qd=32",
+                                          "uring:qd=8",
+                                          "mmap:private,populate",
+                                          "mmap:shared,populate",
+                                          "mmap:private,advise=populate_read",
+                                          "mmap:private,mlock",
+                                          "llama.cpp",
+                                          "llama.cpp:no-mmap",
+                                          "llama.cpp:mlock",
+                                          "llama.cpp:direct"};
+  std::set<std::string> expected_dropped;
+  for (const auto& s : full.strategies)
+    for (const auto& p : full.patterns)
+      for (const auto& c : full.caches)
+        if (up_front.count(s) && p != "none" && p != "forward")
+          expected_dropped.insert(Cell{s, p, c}.name());
+  ASSERT_FALSE(expected_dropped.empty());
+
+  std::set<std::string> kept = cell_names(full);
+  for (const auto& d : expected_dropped) kept.erase(d);
+  EXPECT_EQ(cell_names(standard), kept) << "standard lacks exactly the dropped cells";
+  EXPECT_EQ(standard.cells().size(),
+            kept.size() * std::size_t(standard.reps + standard.traced_reps));
+  ASSERT_EQ(standard.dropped.size(), 1u) << "one entry per rule";
+  EXPECT_EQ(
+      std::set<std::string>(standard.dropped[0].cells.begin(), standard.dropped[0].cells.end()),
+      expected_dropped);
+  EXPECT_THAT(standard.dropped[0].reason, HasSubstr("up front"));
+
+  // plan.json names them, and --resume runs the same cells.
+  const auto j = to_json(standard);
+  ASSERT_EQ(j["dropped"].size(), 1u);
+  EXPECT_EQ(j["dropped"][0]["cells"].size(), expected_dropped.size());
+  EXPECT_EQ(j["cells"], standard.cells().size());
+  EXPECT_EQ(cell_names(plan_from_json(j)), kept);
+  EXPECT_TRUE(to_json(full)["dropped"].empty());
+
+  auto summary = dropped_summary(standard);
+  ASSERT_EQ(summary.size(), 1u);
+  EXPECT_THAT(summary[0], HasSubstr(fmt::format("dropped {} cells", expected_dropped.size())));
+  EXPECT_THAT(summary[0], HasSubstr("llama.cpp:direct"));
 }
 
 TEST(Plan, RepsAreBounded) {

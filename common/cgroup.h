@@ -73,6 +73,8 @@ class Cgroup {
   // Kills (or moves out) what is still inside, then removes every directory
   // (sub-cgroups made inside included). Idempotent.
   void remove();
+  // What remove() does with what is still inside from now on.
+  void set_kill_leftovers(bool kill) { kill_leftovers_ = kill; }
 
  private:
   std::vector<std::string> dirs_, procs_;

@@ -267,6 +267,7 @@ int run_trace(const TraceOptions& o) {
   if (!o.command.empty() && !report.exit_status) {
     if (interrupted()) {
       kill_child(child.pid());  // the interrupt killed it: reaped, not waited for
+      if (cgroup) cgroup->set_kill_leftovers(true);  // and what it started goes with it
       error(fmt::format("'{}' (pid {}) was stopped", o.command[0], child.pid()));
     } else {
       untrack_child(child.pid());  // it goes on, untraced

@@ -55,16 +55,39 @@ std::optional<std::uint64_t> single_value(const std::string& path) {
   return std::nullopt;
 }
 
-void empty_and_remove(const std::string& dir) {
-  if (!fs::exists(dir)) return;
-  write_file(dir + "/cgroup.kill", "1");  // v2, 5.14+
+std::vector<pid_t> members(const std::string& dir) {
+  std::vector<pid_t> pids;
+  std::ifstream procs(dir + "/cgroup.procs");
+  pid_t pid;
+  while (procs >> pid) pids.push_back(pid);
+  return pids;
+}
+
+// The one way a cgroup goes: sub-cgroups first, then what is still inside is
+// killed (cgroup.kill where v2 has it, else SIGKILL to each) or moved to
+// `out_procs`, then rmdir (dying tasks linger briefly: a few tries).
+void empty_and_remove(const std::string& dir, bool kill, const std::string& out_procs) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  std::vector<std::string> subs;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_directory(ec)) subs.push_back(e.path().string());
+  for (const auto& sub : subs) empty_and_remove(sub, kill, out_procs);
+  if (kill) write_file(dir + "/cgroup.kill", "1");  // v2, 5.14+
   for (int attempt = 0; attempt < 250; ++attempt) {
-    std::ifstream procs(dir + "/cgroup.procs");
-    pid_t pid;
-    while (procs >> pid) ::kill(pid, SIGKILL);
+    for (pid_t pid : members(dir))
+      if (kill)
+        ::kill(pid, SIGKILL);
+      else
+        write_file(out_procs, std::to_string(pid));
     if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // dying tasks linger briefly
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+// The cgroup.procs of the hierarchy root `dir` sits under.
+std::string root_procs(const std::string& dir) {
+  return fs::path(dir).parent_path().string() + "/cgroup.procs";
 }
 
 }  // namespace
@@ -103,10 +126,17 @@ CgroupHost detect_cgroups() {
   return h;
 }
 
-CellCgroup::CellCgroup(const CgroupHost& host, std::optional<std::uint64_t> limit) {
+Cgroup::Cgroup(const CgroupHost& host, std::optional<std::uint64_t> limit)
+    : Cgroup(host, CgroupOptions{kCgroupPrefix, true, limit, true}) {}
+
+Cgroup::Cgroup(const CgroupHost& host, const CgroupOptions& o) : kill_leftovers_(o.kill_leftovers) {
+  if (!o.memory && !host.can_identify())
+    throw std::runtime_error("no cgroup2 hierarchy is mounted (see /proc/mounts)");
+  if (o.memory_limit && !o.memory)
+    throw std::invalid_argument("a cgroup memory limit needs the memory cgroup");
   const FsIds root_files = FsIds::root();  // the cgroup tree is root's
   static std::atomic<int> counter{0};
-  const std::string name = fmt::format("{}-{}-{}", kCgroupPrefix, ::getpid(), counter++);
+  const std::string name = fmt::format("{}-{}-{}", o.prefix, ::getpid(), counter++);
   auto make = [&](const std::string& root) {
     std::string dir = root + "/" + name;
     if (::mkdir(dir.c_str(), 0755) != 0)
@@ -118,22 +148,25 @@ CellCgroup::CellCgroup(const CgroupHost& host, std::optional<std::uint64_t> limi
   };
   try {
     if (host.can_identify()) {
-      std::string dir = make(host.v2_root);
+      v2_dir_ = make(host.v2_root);
       struct stat st;
-      if (::stat(dir.c_str(), &st) == 0) id_ = st.st_ino;
-      if (host.v2_memory) {
+      if (::stat(v2_dir_.c_str(), &st) != 0)
+        throw std::runtime_error(
+            fmt::format("cannot stat cgroup {}: {}", v2_dir_, std::strerror(errno)));
+      id_ = st.st_ino;
+      if (o.memory && host.v2_memory) {
         // The root cgroup may enable the memory controller for its children.
         if (read_file(host.v2_root + "/cgroup.subtree_control").find("memory") == std::string::npos)
           write_file(host.v2_root + "/cgroup.subtree_control", "+memory");
-        if (fs::exists(dir + "/memory.max")) {
-          memory_dir_ = dir;
+        if (fs::exists(v2_dir_ + "/memory.max")) {
+          memory_dir_ = v2_dir_;
           memory_v2_ = true;
         }
       }
     }
-    if (memory_dir_.empty() && !host.v1_memory_root.empty())
+    if (o.memory && memory_dir_.empty() && !host.v1_memory_root.empty())
       memory_dir_ = make(host.v1_memory_root);
-    if (limit) {
+    if (const auto limit = o.memory_limit) {
       if (memory_dir_.empty())
         throw std::runtime_error("no memory controller: neither cgroup v2 memory nor v1 memory");
       std::string bytes = std::to_string(*limit);
@@ -157,28 +190,29 @@ CellCgroup::CellCgroup(const CgroupHost& host, std::optional<std::uint64_t> limi
   }
 }
 
-CellCgroup::~CellCgroup() {
+Cgroup::~Cgroup() {
   remove();
 }
 
-void CellCgroup::remove() {
+void Cgroup::remove() {
   const FsIds root_files = FsIds::root();
-  for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) empty_and_remove(*it);
+  for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it)
+    empty_and_remove(*it, kill_leftovers_, root_procs(*it));
   dirs_.clear();
 }
 
-std::uint64_t CellCgroup::oom_kills() const {
+std::uint64_t Cgroup::oom_kills() const {
   if (memory_dir_.empty()) return 0;
   if (memory_v2_) return keyed_value(memory_dir_ + "/memory.events", "oom_kill").value_or(0);
   return keyed_value(memory_dir_ + "/memory.oom_control", "oom_kill").value_or(0);
 }
 
-std::optional<std::uint64_t> CellCgroup::peak_bytes() const {
+std::optional<std::uint64_t> Cgroup::peak_bytes() const {
   if (memory_dir_.empty()) return std::nullopt;
   return single_value(memory_dir_ + (memory_v2_ ? "/memory.peak" : "/memory.max_usage_in_bytes"));
 }
 
-std::optional<std::uint64_t> CellCgroup::memory_stat(const std::string& key) const {
+std::optional<std::uint64_t> Cgroup::memory_stat(const std::string& key) const {
   if (memory_dir_.empty()) return std::nullopt;
   return keyed_value(memory_dir_ + "/memory.stat", key);
 }
@@ -197,13 +231,13 @@ bool join_cgroups_in_child(const std::vector<std::string>& procs_files) {
   return ok;
 }
 
-std::vector<std::string> list_cell_cgroups(const CgroupHost& host) {
+std::vector<std::string> list_cell_cgroups(const CgroupHost& host, const std::string& prefix) {
   std::vector<std::string> out;
   for (const auto& root : {host.v2_root, host.v1_memory_root}) {
     if (root.empty()) continue;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(root, ec))
-      if (e.is_directory() && e.path().filename().string().rfind(kCgroupPrefix, 0) == 0)
+      if (e.is_directory() && e.path().filename().string().rfind(prefix + "-", 0) == 0)
         out.push_back(e.path().string());
   }
   return out;
@@ -211,13 +245,15 @@ std::vector<std::string> list_cell_cgroups(const CgroupHost& host) {
 
 void remove_stale_cgroups(const CgroupHost& host) {
   const FsIds root_files = FsIds::root();
-  for (const auto& dir : list_cell_cgroups(host)) {
-    // faultline-run-<pid>-<n>
-    std::string name = fs::path(dir).filename().string();
-    auto rest = name.substr(std::strlen(kCgroupPrefix) + 1);
-    pid_t pid = std::atoi(rest.c_str());
-    if (pid > 0 && pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH)
-      empty_and_remove(dir);
+  for (const bool cell : {true, false}) {
+    const std::string prefix = cell ? kCgroupPrefix : kTraceCgroupPrefix;
+    for (const auto& dir : list_cell_cgroups(host, prefix)) {
+      // <prefix>-<pid>-<n>
+      const std::string name = fs::path(dir).filename().string();
+      const pid_t pid = std::atoi(name.c_str() + prefix.size() + 1);
+      if (pid > 0 && pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH)
+        empty_and_remove(dir, cell, root_procs(dir));
+    }
   }
 }
 

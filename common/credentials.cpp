@@ -1,5 +1,7 @@
 #include "common/credentials.h"
 
+#include "common/process.h"
+
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -8,7 +10,6 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,23 +34,18 @@ std::optional<unsigned> env_id(const char* name) {
   return id;
 }
 
-// Runs `check` in a child that has become `user`; its exit status (an errno
-// or 0) is the answer. 255: the child could not become the user.
+// Runs `check` in a child that has become `user` (common/process.h); its
+// answer is an errno or 0 (EIO when the child was killed).
 template <class F>
 int as_user(const Credentials& user, F check) {
-  const pid_t pid = ::fork();
-  if (pid < 0) return errno;
-  if (pid == 0) {
-    if (!become(user)) ::_exit(255);
-    ::_exit(check() & 0xff);
+  try {
+    const int code = call_in_child(check, &user);
+    return code < 0 ? EIO : code;
+  } catch (const SpawnError& e) {
+    throw std::runtime_error(e.what());
+  } catch (const std::system_error& e) {
+    return e.code().value();  // no fork
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return errno;
-  if (!WIFEXITED(status)) return EIO;
-  const int code = WEXITSTATUS(status);
-  if (code == 255) throw std::runtime_error("cannot take the credentials of " + user.describe());
-  return code;
 }
 
 }  // namespace

@@ -243,10 +243,10 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
   row.traced = cell.traced;
   const std::string stem = raw_stem(cell, index);
 
-  std::unique_ptr<CellCgroup> cgroup;
+  std::unique_ptr<Cgroup> cgroup;
   if (ctx.use_cgroups) {
     try {
-      cgroup = std::make_unique<CellCgroup>(ctx.cgroups, plan.memory_limit_bytes);
+      cgroup = std::make_unique<Cgroup>(ctx.cgroups, plan.memory_limit_bytes);
     } catch (const std::exception& e) {
       if (plan.memory_limit_bytes) {  // the limit is the point of the cell
         row.status = runs::Status::kFailed;

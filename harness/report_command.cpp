@@ -1,23 +1,20 @@
 #include "harness/report_command.h"
 
-#include "common/credentials.h"
-
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/fsuid.h>
-
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-#include <cstdio>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <system_error>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+
+#include "common/credentials.h"
+#include "common/process.h"
 
 extern char** environ;
 
@@ -62,13 +59,6 @@ std::vector<std::string> child_environment(const std::string& source_dir) {
   return env;
 }
 
-std::vector<char*> pointers(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (auto& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
 }  // namespace
 
 int run_analysis(const std::string& module, const std::vector<std::string>& args,
@@ -93,56 +83,28 @@ int run_analysis(const std::string& module, const std::vector<std::string>& args
     return kMissing;
   }
 
-  std::vector<std::string> argv_s = {python, "-m", module};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<std::string> env_s = child_environment(source_dir);
-  auto argv = pointers(argv_s);
-  auto envp = pointers(env_s);
-
-  pid_t pid = 0;
+  SpawnOptions so;
+  so.argv = {python, "-m", module};
+  so.argv.insert(so.argv.end(), args.begin(), args.end());
+  so.env = child_environment(source_dir);
+  so.stdin_fd = SpawnOptions::kInherit;
+  so.as_user = as_user;
+  so.keep_ipc_lock = false;
+  // Our process group: a terminal's Ctrl-C reaches the analysis as before.
+  so.own_process_group = false;
   std::fflush(stdout);  // what we printed comes before what the report prints
   std::fflush(stderr);
-  int err = 0;
-  if (as_user) {
-    // fork + become + execve: posix_spawn cannot change credentials. A pipe
-    // (close-on-exec) brings back the errno of a failed become or exec.
-    int report[2];
-    if (::pipe2(report, O_CLOEXEC) != 0) return kMissing;
-    pid = ::fork();
-    if (pid == 0) {
-      if (::geteuid() == 0) {
-        ::setfsgid(0);
-        ::setfsuid(0);
-      }
-      if (become(*as_user)) ::execve(python.c_str(), argv.data(), envp.data());
-      const int e = errno;
-      (void)!::write(report[1], &e, sizeof e);
-      ::_exit(127);
-    }
-    ::close(report[1]);
-    if (pid < 0) err = errno;
-    ssize_t n;
-    do n = ::read(report[0], &err, sizeof err);
-    while (n < 0 && errno == EINTR);
-    ::close(report[0]);
-    if (n == sizeof err && pid > 0) ::waitpid(pid, nullptr, 0);
-  } else {
-    err = ::posix_spawn(&pid, python.c_str(), nullptr, nullptr, argv.data(), envp.data());
-  }
-  if (err != 0) {
-    fmt::print(stderr, "faultline: cannot start {}: {}\n", python, std::strerror(err));
+  pid_t pid = 0;
+  try {
+    pid = spawn(so);
+  } catch (const SpawnError& e) {
+    fmt::print(stderr, "faultline: cannot start {}: {}\n", python, std::strerror(e.error));
+    return kMissing;
+  } catch (const std::system_error& e) {
+    fmt::print(stderr, "faultline: cannot start {}: {}\n", python, e.code().message());
     return kMissing;
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      fmt::print(stderr, "faultline: waiting for {}: {}\n", python, std::strerror(errno));
-      return 1;
-    }
-  }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 1;
+  return wait_child(pid, WaitOptions{}).status_code();
 }
 
 int write_report(const std::string& run_dir, bool quiet, const Credentials* as_user) {

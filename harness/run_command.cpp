@@ -213,10 +213,10 @@ int run(const RunOptions& o) {
       if (!o.quiet) fmt::print(stderr, "faultline run: calibrating on {}…\n", plan.model);
       CalibrationInputs in{plan.model, plan.model_bytes, bench, plan.drop_caches, ctx.user};
       // In a cgroup of its own, like the cells (no memory limit: it measures the disk).
-      std::unique_ptr<CellCgroup> cal_cgroup;
+      std::unique_ptr<Cgroup> cal_cgroup;
       if (ctx.use_cgroups) {
         try {
-          cal_cgroup = std::make_unique<CellCgroup>(cgroups, std::nullopt);
+          cal_cgroup = std::make_unique<Cgroup>(cgroups, std::nullopt);
           in.cgroup_procs = cal_cgroup->procs_files();
         } catch (const std::exception& e) {
           fmt::print(stderr, "faultline run: note: calibration runs without a cgroup: {}\n",

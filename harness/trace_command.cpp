@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <system_error>
 #include <thread>
 
 #include <fmt/format.h>
@@ -20,10 +21,11 @@
 
 #include "bpf/trace_summary.h"
 #include "bpf/tracer.h"
-#include "common/cgroup_v2.h"
+#include "common/cgroup.h"
 #include "common/cli.h"
 #include "common/credentials.h"
 #include "common/duration.h"
+#include "common/interrupt.h"
 #include "common/process.h"
 #include "common/rss_sampler.h"
 
@@ -35,12 +37,6 @@ using bpf::report_json;
 using bpf::TraceFilter;
 using bpf::Tracer;
 using bpf::TraceReport;
-
-volatile sig_atomic_t g_stop_signal = 0;
-
-void on_stop_signal(int sig) {
-  g_stop_signal = sig;
-}
 
 std::uint64_t monotonic_ns() {
   timespec ts;
@@ -56,106 +52,21 @@ bool process_exists(int pid) {
   return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
-// A forked child that joins the cgroup (as root), waits to be released,
-// becomes `user` when given (async-signal-safe: setgroups, setgid, setuid)
-// and execs the command; errors come back through a close-on-exec pipe.
-struct CommandChild {
-  pid_t pid = -1;
-  int go_w = -1, err_r = -1;
-
-  bool spawn(const std::vector<std::string>& argv, const ScopedCgroup* cgroup,
-             const Credentials* user) {
-    int go[2], err[2];
-    if (pipe2(go, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) return false;
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const char* procs = cgroup ? cgroup->procs_path().c_str() : nullptr;
-    pid = fork();
-    if (pid < 0) return false;
-    if (pid == 0) {
-      close(go[1]);
-      close(err[0]);
-      if (procs) {  // join the identity cgroup: "0" = the writer itself
-        const int fd = open(procs, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, "0", 1) != 1) {
-          const int e = errno;
-          (void)!write(err[1], &e, sizeof e);
-          _exit(126);
-        }
-        close(fd);
-      }
-      char c;
-      ssize_t n;
-      while ((n = read(go[0], &c, 1)) < 0 && errno == EINTR) {
-      }
-      if (n != 1) _exit(125);  // the tracer gave up
-      if (user && !become(*user)) {
-        const int e = errno;
-        (void)!write(err[1], &e, sizeof e);
-        _exit(126);
-      }
-      execv(args[0], args.data());
-      const int e = errno;
-      (void)!write(err[1], &e, sizeof e);
-      _exit(127);
-    }
-    close(go[0]);
-    close(err[1]);
-    go_w = go[1];
-    err_r = err[0];
-    return true;
-  }
-
-  // Lets the child exec; returns the exec errno (0 = the command runs).
-  int release() {
-    (void)!write(go_w, "g", 1);
-    close(go_w);
-    go_w = -1;
-    int e = 0;
-    const ssize_t n = read(err_r, &e, sizeof e);
-    close(err_r);
-    err_r = -1;
-    return n == sizeof e ? e : 0;
-  }
-
-  void abandon() {  // before release: the child exits without running anything
-    if (go_w >= 0) close(go_w);
-    if (err_r >= 0) close(err_r);
-    go_w = err_r = -1;
-    if (pid > 0) waitpid(pid, nullptr, 0);
-    pid = -1;
-  }
-};
-
-// SIGINT/SIGTERM set g_stop_signal while alive; the old handlers come back
-// on destruction.
-class StopSignals {
- public:
-  StopSignals() {
-    struct sigaction sa = {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    g_stop_signal = 0;
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-    sa.sa_handler = SIG_IGN;  // a command that died early must not kill us
-    sigaction(SIGPIPE, &sa, &old_pipe_);
-  }
-  ~StopSignals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-    sigaction(SIGPIPE, &old_pipe_, nullptr);
-  }
-
- private:
-  struct sigaction old_int_ = {}, old_term_ = {}, old_pipe_ = {};
-};
-
-int exit_code_of(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 1;
+// The traced command: held before exec until the tracer is attached, in the
+// trace's cgroup, as the user under sudo; it stays in our process group (a
+// terminal's Ctrl-C reaches it as before) and outlives a trace that ends by
+// --duration, but an interrupt of faultline kills it (tracked).
+HeldChild start_command(const std::vector<std::string>& argv, const Cgroup* cgroup,
+                        const Credentials* user) {
+  SpawnOptions so;
+  so.argv = argv;
+  if (cgroup) so.cgroup_procs = cgroup->procs_files();
+  so.stdin_fd = SpawnOptions::kInherit;
+  so.as_user = user;
+  so.keep_ipc_lock = false;
+  so.die_with_parent = false;
+  so.own_process_group = false;
+  return spawn_held(so);
 }
 
 }  // namespace
@@ -197,9 +108,11 @@ int run_trace(const TraceOptions& o) {
     return 1;
   }
 
-  // Ctrl-C / SIGTERM end the trace (with a summary) from here on, before
-  // anything is attached, so no signal can kill us half attached.
-  StopSignals stop_signals;
+  // Ctrl-C / SIGTERM / SIGHUP end the trace (with a summary) from here on,
+  // before anything is attached, so no signal can kill us half attached
+  // (common/interrupt.h: they also kill the command).
+  install_interrupt_handlers();
+  ::signal(SIGPIPE, SIG_IGN);  // a command that died early must not kill us
 
   TraceFilter filter;
   filter.files = o.files;
@@ -214,24 +127,33 @@ int run_trace(const TraceOptions& o) {
   // The command: forked now, held before exec until the tracer is attached,
   // in a fresh cgroup v2 (so its children count too) or, without cgroup2, by
   // its pid (children not followed).
-  std::unique_ptr<ScopedCgroup> cgroup;
-  CommandChild child;
+  std::unique_ptr<Cgroup> cgroup;
+  HeldChild child;
   if (!o.command.empty()) {
     try {
-      cgroup = std::make_unique<ScopedCgroup>();
+      const CgroupHost host = detect_cgroups();
+      remove_stale_cgroups(host);
+      cgroup = std::make_unique<Cgroup>(
+          host, CgroupOptions{kTraceCgroupPrefix, /*memory=*/false, std::nullopt,
+                              /*kill_leftovers=*/false});
     } catch (const std::exception& e) {
       error(fmt::format("{}; following the command's pid only", e.what()));
     }
-    if (!child.spawn(argv, cgroup.get(), user ? &*user : nullptr)) {
-      error(fmt::format("cannot start '{}': {}", o.command[0], std::strerror(errno)));
+    try {
+      child = start_command(argv, cgroup.get(), user ? &*user : nullptr);
+    } catch (const SpawnError& e) {
+      error(fmt::format("cannot run '{}': {}", o.command[0], std::strerror(e.error)));
+      return 127;
+    } catch (const std::system_error& e) {
+      error(fmt::format("cannot start '{}': {}", o.command[0], e.code().message()));
       return 1;
     }
     if (cgroup)
-      filter.cgroup_path = cgroup->path();
+      filter.cgroup_path = cgroup->v2_path();
     else
-      filter.pids.push_back(child.pid);
-    report.pids.push_back(child.pid);
-    report.filter = cgroup ? "cgroup " + cgroup->path() : fmt::format("pid {}", child.pid);
+      filter.pids.push_back(child.pid());
+    report.pids.push_back(child.pid());
+    report.filter = cgroup ? "cgroup " + cgroup->v2_path() : fmt::format("pid {}", child.pid());
     if (user) report.filter += " as " + user->describe();
   } else {
     report.pids = o.pids;
@@ -244,9 +166,9 @@ int run_trace(const TraceOptions& o) {
     child.abandon();
     return 1;
   }
-  if (g_stop_signal) {  // interrupted while attaching: the command never runs
+  if (interrupted()) {  // interrupted while attaching: the command never runs
     child.abandon();
-    return 128 + g_stop_signal;
+    return 128 + pending_interrupt();
   }
   report.probes = tracer.probes();
   report.availability = tracer.availability();
@@ -261,10 +183,10 @@ int run_trace(const TraceOptions& o) {
   report.t0_ns = monotonic_ns();
   const auto t0 = std::chrono::steady_clock::now();
   if (!o.command.empty()) {
-    if (int e = child.release()) {
-      int status;
-      waitpid(child.pid, &status, 0);
-      error(fmt::format("cannot run '{}': {}", o.command[0], std::strerror(e)));
+    try {
+      child.release();
+    } catch (const SpawnError& e) {
+      error(fmt::format("cannot run '{}': {}", o.command[0], std::strerror(e.error)));
       return 127;
     }
   }
@@ -277,7 +199,7 @@ int run_trace(const TraceOptions& o) {
 
   while (true) {
     if (o.timeline) tracer.poll_timeline(0);
-    if (g_stop_signal) {
+    if (interrupted()) {
       report.interrupted = true;
       break;
     }
@@ -285,13 +207,10 @@ int run_trace(const TraceOptions& o) {
       report.interrupted = true;
       break;
     }
-    if (child.pid > 0) {
-      int status;
-      rusage ru{};
-      if (wait4(child.pid, &status, WNOHANG, &ru) == child.pid) {
-        report.exit_status = exit_code_of(status);
-        report.process_faults =
-            ProcessFaults{std::uint64_t(ru.ru_minflt), std::uint64_t(ru.ru_majflt)};
+    if (child.pid() > 0) {
+      if (const auto exit = try_wait_child(child.pid())) {
+        report.exit_status = exit->status_code();
+        report.process_faults = ProcessFaults{exit->minor_faults, exit->major_faults};
         break;
       }
     } else if (!o.pids.empty() && std::none_of(o.pids.begin(), o.pids.end(), process_exists)) {
@@ -330,9 +249,17 @@ int run_trace(const TraceOptions& o) {
   } else if (o.timeline) {
     error("note: the timeline is only written with --json FILE");
   }
-  if (!o.command.empty() && !report.exit_status)
-    error(fmt::format("'{}' (pid {}) is still running; it is no longer traced", o.command[0],
-                      child.pid));
+  if (!o.command.empty() && !report.exit_status) {
+    if (interrupted()) {
+      kill_child(child.pid());  // the interrupt killed it: reaped, not waited for
+      if (cgroup) cgroup->set_kill_leftovers(true);  // and what it started goes with it
+      error(fmt::format("'{}' (pid {}) was stopped", o.command[0], child.pid()));
+    } else {
+      untrack_child(child.pid());  // it goes on, untraced
+      error(fmt::format("'{}' (pid {}) is still running; it is no longer traced", o.command[0],
+                        child.pid()));
+    }
+  }
   return report.exit_status.value_or(0);
 }
 

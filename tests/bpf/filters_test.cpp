@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "common/cgroup_v2.h"
+#include "common/cgroup.h"
 #include "tests/bpf/bpf_test_support.h"
 
 namespace faultline::testing {
@@ -44,23 +44,23 @@ void in_grandchild(const std::function<void()>& work) {
 
 TEST(Filters, AGrandchildInASubCgroupIsCounted) {
   SKIP_WITHOUT_BPF();
-  std::unique_ptr<ScopedCgroup> cgroup;
+  std::unique_ptr<Cgroup> cgroup;
   try {
-    cgroup = std::make_unique<ScopedCgroup>("faultline-test");
+    cgroup = std::make_unique<Cgroup>(detect_cgroups(), CgroupOptions{"faultline-test", false});
   } catch (const std::exception& e) {
     GTEST_SKIP() << e.what();
   }
-  const std::string sub = cgroup->path() + "/sub";
+  const std::string sub = cgroup->v2_path() + "/sub";
   ASSERT_EQ(mkdir(sub.c_str(), 0755), 0) << sub;
   ColdFile file(kFileBytes);
   WorkerChild child([&] {
-    if (!join(cgroup->path())) _exit(12);
+    if (!join(cgroup->v2_path())) _exit(12);
     in_grandchild([&] {
       if (!join(sub)) _exit(13);
       touch_file_pages(file.path(), MADV_RANDOM);
     });
   });
-  Tracer tracer({.cgroup_path = cgroup->path(), .files = {file.path()}});
+  Tracer tracer({.cgroup_path = cgroup->v2_path(), .files = {file.path()}});
   ASSERT_TRUE(tracer.start()) << tracer.error();
   child.go();
   child.wait_done();

@@ -62,7 +62,9 @@ TEST(Doctor, EveryProbeThisKernelOffersGivesItsKnownAnswer) {
   for (const auto& c : j["checks"]) {
     families.insert(c["family"].get<std::string>());
     EXPECT_NE(c["verdict"], "fail") << c.dump();
-    if (c["verdict"] != "pass") EXPECT_FALSE(c["reason"].get<std::string>().empty()) << c.dump();
+    if (c["verdict"] != "pass") {
+      EXPECT_FALSE(c["reason"].get<std::string>().empty()) << c.dump();
+    }
   }
   for (const char* f :
        {"residency", "rusage", "proc_status", "smaps_rollup", "proc_io", "touch_timer", "perf",

@@ -138,7 +138,8 @@ TEST(NoShell, ProductSourcesNeverStartAShell) {
                        R"(|/bin/sh|"sh"|sh -c|bash -c)");
   std::vector<std::string> hits;
   std::size_t files = 0;
-  for (const char* area : {"harness", "benchmarks", "bpf", "datasets", "analysis"}) {
+  for (const char* area :
+       {"common", "harness", "benchmarks", "bpf", "datasets", "analysis", "programs"}) {
     fs::path dir = fs::path(FAULTLINE_SOURCE_DIR) / area;
     if (!fs::exists(dir)) continue;
     for (const auto& e : fs::recursive_directory_iterator(dir)) {

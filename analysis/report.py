@@ -1,4 +1,4 @@
-"""faultline report: report.md, report.html, plots/ and results.csv from one or
+"""faultline report: report.md, report.html, plots/, results.csv and results.json from one or
 more results folders (several hosts: one table, host as a column).
 
     /usr/bin/python3 -m analysis.report DIR [DIR...] [--out OUTDIR] [--quiet]
@@ -13,7 +13,7 @@ import sys
 from analysis import cli
 
 PROG = "faultline report"
-FILES = ("report.md", "report.html", "results.csv", "plots")
+FILES = ("report.md", "report.html", "results.csv", "results.json", "plots")
 MAX_PRINTED_WARNINGS = 8
 
 
@@ -46,6 +46,7 @@ def write_report(runs, outdir):
         with open(os.path.join(tmp, "report.html"), "w", encoding="utf-8") as f:
             f.write(html.render(doc))
         results_csv.write_csv(os.path.join(tmp, "results.csv"), doc.run_cells)
+        results_csv.write_json(os.path.join(tmp, "results.json"), doc.run_cells)
     return [os.path.join(outdir, name) for name in FILES], doc
 
 

@@ -16,8 +16,10 @@
 #include "benchmarks/default_model.h"
 #include "benchmarks/load_benchmark.h"
 #include "benchmarks/perf_counters.h"
-#include "bpf/region_proxy.h"
+#include "benchmarks/region_protocol.h"
+#if FAULTLINE_BENCH_BPF
 #include "bpf/region_tracer.h"
+#endif
 #include "common/cli.h"
 #include "common/host_lock.h"
 #include "common/size.h"
@@ -104,7 +106,7 @@ void build_cli(CLI::App& app, Options& o) {
   app.add_option("--trace-proxy", o.trace_proxy,
                  "REQUEST_FD,REPLY_FD: a tracer in another process (faultline run, which keeps "
                  "the privileges while this runs as the invoking user) traces each timed region "
-                 "on request (bpf/region_proxy.h)")
+                 "on request (benchmarks/region_protocol.h)")
       ->delimiter(',')
       ->expected(2)
       ->excludes("--trace")
@@ -222,19 +224,30 @@ int main(int argc, char** argv) {
     }
   }
 
+  // --trace without a tracer (unprivileged, or built without bpf/): the
+  // cells run untraced and every bpf_* metric is not measured, with why.
+#if FAULTLINE_BENCH_BPF
   std::unique_ptr<faultline::bpf::RegionTracer> tracer;
+#endif
   faultline::RegionProbe proxy;
   if (!o.trace_proxy.empty()) {
-    proxy = faultline::bpf::remote_region_probe(o.trace_proxy[0], o.trace_proxy[1]);
+    proxy = faultline::remote_region_probe(o.trace_proxy[0], o.trace_proxy[1]);
     cfg.measure.region_probe = &proxy;
     benchmark::AddCustomContext("faultline_trace", "by the calling process (--trace-proxy)");
   } else if (o.trace || !o.trace_timeline.empty()) {
+#if FAULTLINE_BENCH_BPF
     tracer = std::make_unique<faultline::bpf::RegionTracer>(cfg.model, o.trace_timeline);
-    if (tracer->ok())
-      cfg.measure.region_probe = &tracer->probe();
-    else
-      fmt::print(stderr, "faultline-bench: warning: {}; running untraced\n", tracer->error());
-    benchmark::AddCustomContext("faultline_trace", tracer->ok() ? "on" : tracer->error());
+    if (tracer->ok()) cfg.measure.region_probe = &tracer->probe();
+    const std::string why = tracer->ok() ? "" : tracer->error();
+#else
+    const std::string why = std::string("tracing unavailable: ") + faultline::kBuiltWithoutBpf;
+#endif
+    if (!why.empty()) {
+      fmt::print(stderr, "faultline-bench: warning: {}; running untraced\n", why);
+      proxy = faultline::untraced_region_probe(why);
+      cfg.measure.region_probe = &proxy;
+    }
+    benchmark::AddCustomContext("faultline_trace", why.empty() ? "on" : why);
   }
   benchmark::AddCustomContext("faultline_uid", std::to_string(::geteuid()));
   benchmark::AddCustomContext("faultline_model", cfg.model);

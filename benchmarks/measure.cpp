@@ -143,6 +143,19 @@ void touch_metrics(const TouchTimer* timer, std::uint64_t pages, Measurement& ou
 
 }  // namespace
 
+RegionProbe untraced_region_probe(const std::string& why) {
+  RegionProbe probe;
+  probe.begin = [](const LoadCell&) {};
+  probe.end = [](const LoadCell&) { return std::vector<std::pair<std::string, double>>{}; };
+  probe.availability = [why] {
+    Availability a;
+    for (const auto& info : metric::kAll)
+      if (info.family.starts_with("bpf_")) a.not_measured_because(std::string(info.name), why);
+    return a;
+  };
+  return probe;
+}
+
 std::string cell_name(const LoadCell& c) {
   return fmt::format("load/{}/{}/{}", to_string(c.strategy), to_string(c.pattern),
                      to_string(c.cache));

@@ -52,6 +52,10 @@ struct RegionProbe {
   std::function<Availability()> availability;
 };
 
+// A probe that traces nothing: its regions give no counters and every bpf_*
+// metric is not measured, with `why` ("tracing unavailable: ...").
+RegionProbe untraced_region_probe(const std::string& why);
+
 struct MeasureOptions {
   bool global_drop = false;  // cold: also drop the whole page cache (root)
   std::uint64_t seed = 42;   // random:N and moe:k/n choices

@@ -37,7 +37,7 @@ class RegionTracer {
   // The probe measure_load() calls around its timed region (in-process).
   RegionProbe& probe() { return probe_; }
   // The same, by cell name (for a tracer that watches another process:
-  // bpf/region_proxy.h). end() writes the cell's timeline when there is a
+  // bpf/region_server.h). end() writes the cell's timeline when there is a
   // timeline folder. begin() without prepare() prepares first.
   void prepare();
   void begin();

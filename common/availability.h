@@ -13,6 +13,10 @@
 
 namespace faultline {
 
+// Why nothing of the eBPF tracer is measured in a build without bpf/
+// (-DFAULTLINE_SKIP_BPF=ON): faultline-bench --trace, the run and the doctor.
+inline constexpr const char* kBuiltWithoutBpf = "built without BPF (FAULTLINE_SKIP_BPF=ON)";
+
 struct Availability {
   std::vector<std::string> probes;                  // "tp_btf/page_fault_user", "cachestat", ...
   std::map<std::string, std::string> not_measured;  // metric -> why not

@@ -239,7 +239,9 @@ GenResult generate_model(const GenOptions& o) {
   const std::uint64_t total = result.plan.bytes;
 
   OutputFile out(o.out, {.force = o.force, .expected_size = total});
-  Progress progress(display_name(o.out), total, o.progress && total > kProgressThreshold);
+  ProgressBar progress(
+      display_name(o.out), total,
+      {.unit = ProgressBar::Unit::kBytes, .enabled = o.progress && total > kProgressThreshold});
   out.on_progress = [&](std::uint64_t done) { progress.update(done); };
   RandomBytes random(o.seed);
   const TensorFiller fill = [&](std::size_t, std::uint64_t, std::span<std::byte> bytes) {

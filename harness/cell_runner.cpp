@@ -25,7 +25,7 @@
 #include "schema/metrics.h"
 
 #if FAULTLINE_HARNESS_BPF
-#include "bpf/region_proxy.h"
+#include "bpf/region_server.h"
 #include "bpf/tracer.h"
 #endif
 
@@ -100,7 +100,7 @@ Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& ste
     argv.push_back(std::move(a));
   // Timed-region trace counters, in traced repetitions only: the tracer runs
   // here (with the harness's privileges) and the bench asks it to begin and
-  // end each timed region (bpf/region_proxy.h); it also records the region's
+  // end each timed region (bpf/region_server.h); it also records the region's
   // per-event timeline and RSS samples. Untraced repetitions run the bench
   // alone: their times, memory and faults are the headline numbers.
   const bool traced = ctx.trace && cell.traced;

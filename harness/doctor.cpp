@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "common/availability.h"
 #include "harness/doctor_checks.h"
 
 namespace faultline::harness {
@@ -73,9 +74,10 @@ DoctorReport run_doctor(const DoctorOptions& o) {
 #if FAULTLINE_HARNESS_BPF
   d.bpf_checks();
 #else
-  for (const char* fam : {"bpf_faults_user", "bpf_faults_filemap", "bpf_fault_latency",
-                          "bpf_readahead", "bpf_pagecache", "bpf_unused", "bpf_block"})
-    d.unavailable("eBPF tracer", fam, "-", "built without the bpf/ tracer");
+  for (const char* fam :
+       {"bpf_faults_user", "bpf_faults_filemap", "bpf_fault_latency", "bpf_readahead",
+        "bpf_pagecache", "bpf_unused", "bpf_block", "bpf_timeline"})
+    d.unavailable("eBPF tracer", fam, "-", std::string("tracing unavailable: ") + kBuiltWithoutBpf);
 #endif
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;

@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 
 #include "benchmarks/cache.h"
+#include "common/availability.h"
 #include "common/cgroup.h"
 #include "common/process.h"
 #include "common/version.h"
@@ -219,7 +220,7 @@ nlohmann::json capture_env(const std::string& model) {
   auto reason = bpf::tracing_unavailable_reason();
   j["tracing"] = reason ? "unavailable: " + *reason : std::string("available");
 #else
-  j["tracing"] = "unavailable: built without the bpf/ tracer";
+  j["tracing"] = std::string("unavailable: ") + kBuiltWithoutBpf;
 #endif
   j["tools"] = {
       {"fio", first_line(capture_output({"fio", "--version"}))},

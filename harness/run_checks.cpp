@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "benchmarks/default_model.h"
+#include "common/availability.h"
 #include "harness/host_env.h"
 
 #if FAULTLINE_HARNESS_BPF
@@ -41,7 +42,7 @@ std::optional<std::string> tracing_off_reason() {
 #if FAULTLINE_HARNESS_BPF
   return bpf::tracing_unavailable_reason();
 #else
-  return std::string("built without the bpf/ tracer");
+  return std::string(kBuiltWithoutBpf);
 #endif
 }
 

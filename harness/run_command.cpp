@@ -27,11 +27,11 @@
 #include "common/process.h"
 #include "common/size.h"
 #include "harness/calibration.h"
+#include "harness/cell_progress.h"
 #include "harness/cell_runner.h"
 #include "harness/doctor.h"
 #include "harness/doctor_verdicts.h"
 #include "harness/host_env.h"
-#include "harness/progress.h"
 #include "harness/results_store.h"
 #include "harness/run_checks.h"
 #include "harness/run_outcome.h"
@@ -241,7 +241,7 @@ int run(const RunOptions& o) {
           plan.reps, plan.traced_reps ? fmt::format(" + {} traced", plan.traced_reps) : "",
           plan.processes > 1 ? fmt::format(", {} processes each", plan.processes) : "",
           already ? fmt::format(", {} already done", already) : "", store->dir());
-    Progress progress(int(cells.size()), already, o.quiet);
+    CellProgress progress(int(cells.size()), already, o.quiet);
     const int all_reps = plan.reps + plan.traced_reps;
     for (std::size_t i = 0; i < cells.size() && !interrupted(); ++i) {
       const Cell& cell = cells[i];

@@ -41,23 +41,31 @@ int finish_run(const Plan& plan, const ResultsStore& store, std::size_t cells, b
     ++by_status[status];
   }
   const std::size_t missing = cells > rows.size() ? cells - rows.size() : 0;
-  fmt::print("\n{}\n", summary_table(plan, rows));
-  fmt::print("results: {}  ({} rows in runs.jsonl{})\n", store.dir(), rows.size(),
-             not_ok ? fmt::format(", {} cells not ok", not_ok) : "");
+  // The report first: the table shows its numbers (results.json), computed
+  // by the analysis only.
   std::fflush(stdout);
   bool report_written = false;
-  std::string report_line;
+  std::string report_line, table;
   if (!rows.empty()) {
-    if (int rc = write_report(store.dir(), quiet, user); rc != 0)
+    if (int rc = write_report(store.dir(), quiet, user); rc != 0) {
       report_line = fmt::format("report not written (status {}); retry: faultline report {}", rc,
                                 store.dir());
-    else {
+      table = fmt::format(
+          "no summary table: the report was not written (status {}), and its analysis computes "
+          "the medians; retry: faultline report {}\n",
+          rc, store.dir());
+    } else {
       report_written = true;
       report_line = fmt::format("report: {}/report.html", store.dir());
+      table = summary_table_from_report(plan, store.dir());
     }
   } else {
     report_line = "no rows, no report";
+    table = "no summary table: no rows\n";
   }
+  fmt::print("\n{}\n", table);
+  fmt::print("results: {}  ({} rows in runs.jsonl{})\n", store.dir(), rows.size(),
+             not_ok ? fmt::format(", {} cells not ok", not_ok) : "");
   if (not_ok == 0 && missing == 0 && report_written) {
     fmt::print("report:  {}/report.html  (and report.md, results.csv, plots/)\n", store.dir());
     return 0;

@@ -1,5 +1,6 @@
 // The end of `faultline run`: over the whole run folder (resumed parts
-// included) the summary table of the untraced repetitions, the report, and
+// included) the report, the summary table of the untraced repetitions (the
+// report's numbers: harness/summary_table.h), and
 // the exit status: 0 when every cell is ok or an outcome the plan expects
 // (an OOM kill under --memory-limit) and the report was written; otherwise 1,
 // with the count on the last line ("faultline run: 3 of 40 cells not ok (2

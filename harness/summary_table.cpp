@@ -1,33 +1,35 @@
 #include "harness/summary_table.h"
 
 #include <algorithm>
-#include <array>
+#include <fstream>
 #include <map>
+#include <stdexcept>
+#include <tuple>
+#include <vector>
 
 #include <fmt/format.h>
 
-#include "common/size.h"
-#include "harness/progress.h"
-#include "harness/runs_schema.h"
+#include "harness/cell_progress.h"
 #include "schema/metrics.h"
 
 namespace faultline::harness {
 namespace {
 
-struct Stat {
-  std::vector<double> values;
-  std::map<std::string, int> failures;  // status -> count
+constexpr std::string_view kFormat = "faultline results summary 1";  // analysis/results_csv.py
+
+// One record of results.json: a cell x metric as the analysis summarized it.
+struct Record {
+  int n = 0;
+  double median = 0, min = 0, max = 0;
+  bool traced = false;  // from traced repetitions (the cell has no untraced ok one)
 };
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+struct CellRecords {
+  std::map<std::string, Record> metrics;
+  std::map<std::string, int> failed;  // status -> repetitions
+};
 
-std::string ms(double v) {
-  return format_ms(v);
-}
+using Key = std::tuple<std::string, std::string, std::string>;  // strategy, pattern, cache
 
 std::string bytes(double v) {
   if (v < 512) return "0";
@@ -37,47 +39,52 @@ std::string bytes(double v) {
   return fmt::format("{:.0f}K", v / 1024);
 }
 
-std::string cell_text(const Stat& s, bool is_ms) {
+std::string cell_text(const CellRecords& c, const std::string& metric, bool is_ms) {
   std::string fail;
-  for (const auto& [status, n] : s.failures)
+  for (const auto& [status, n] : c.failed)
     fail += fmt::format("{}{}×{}", fail.empty() ? "" : " ", status, n);
-  if (s.values.empty()) return fail.empty() ? "-" : fail;
-  auto [mn, mx] = std::minmax_element(s.values.begin(), s.values.end());
-  auto f = is_ms ? ms : bytes;
-  std::string text = s.values.size() > 1
-                         ? fmt::format("{} ({}…{})", f(median(s.values)), f(*mn), f(*mx))
-                         : f(s.values.front());
+  auto it = c.metrics.find(metric);
+  if (it == c.metrics.end() || it->second.n == 0) return fail.empty() ? "–" : fail;
+  const Record& r = it->second;
+  auto f = is_ms ? format_ms : bytes;
+  std::string text =
+      r.n > 1 ? fmt::format("{} ({}…{})", f(r.median), f(r.min), f(r.max)) : f(r.median);
+  if (r.traced) text += "*";
   return fail.empty() ? text : text + " +" + fail;
+}
+
+std::map<Key, CellRecords> read_records(const nlohmann::json& results) {
+  if (!results.is_object() || results.value("format", "") != kFormat ||
+      !results.contains("records") || !results["records"].is_array())
+    throw std::runtime_error(fmt::format("not a results summary (\"format\": \"{}\")", kFormat));
+  std::map<Key, CellRecords> cells;
+  for (const auto& j : results["records"]) {
+    auto& cell = cells[{j.at("strategy").get<std::string>(), j.at("pattern").get<std::string>(),
+                        j.at("cache").get<std::string>()}];
+    for (const auto& [status, n] : j.at("failed_statuses").items()) cell.failed[status] = n;
+    Record r;
+    r.n = j.at("n").get<int>();
+    if (r.n > 0) {
+      r.median = j.at("median").get<double>();
+      r.min = j.at("min").get<double>();
+      r.max = j.at("max").get<double>();
+      const std::string metric = j.at("metric");
+      r.traced = j.at("repetitions") == "traced" && !metric.starts_with("bpf_");
+    }
+    cell.metrics[j.at("metric").get<std::string>()] = r;
+  }
+  return cells;
 }
 
 }  // namespace
 
-std::string summary_table(const Plan& plan, const std::vector<nlohmann::json>& rows) {
+std::string summary_table(const Plan& plan, const nlohmann::json& results) {
+  const auto cells = read_records(results);
   const bool fleet = plan.processes > 1;
   const std::string ready_key(fleet ? metric::kFleetReadyMs : metric::kReadyMs);
   const std::string mem_key(fleet ? metric::kFleetPssBytes : metric::kRssBytes);
   // Third column: total_ms, or for a fleet the summed RSS next to the summed PSS.
   const std::string total_key(fleet ? metric::kFleetRssBytes : metric::kTotalMs);
-  // (strategy, pattern) in plan order -> cache -> (ready, mem)
-  std::map<std::pair<std::string, std::string>, std::map<std::string, std::array<Stat, 3>>> t;
-  for (const auto& r : rows) {
-    if (!runs::validate(r).empty()) continue;
-    // Headline numbers come from the untraced repetitions only (1..reps;
-    // the traced ones are numbered after them).
-    if (r.value(runs::field::kRep, 0) > plan.reps) continue;
-    auto& [ready, mem, total] =
-        t[{r[runs::field::kStrategy], r[runs::field::kPattern]}][r[runs::field::kCache]];
-    const auto& m = r[runs::field::kMetrics];
-    if (r[runs::field::kStatus] != "ok") {
-      ready.failures[r[runs::field::kStatus]]++;
-      mem.failures[r[runs::field::kStatus]]++;
-      total.failures[r[runs::field::kStatus]]++;
-      continue;
-    }
-    if (m.contains(ready_key)) ready.values.push_back(m[ready_key].get<double>());
-    if (m.contains(mem_key)) mem.values.push_back(m[mem_key].get<double>());
-    if (m.contains(total_key)) total.values.push_back(m[total_key].get<double>());
-  }
   std::vector<std::string> header = {"strategy", "pattern"};
   for (const auto& c : plan.caches) {
     header.push_back(c + " ready ms");
@@ -85,18 +92,22 @@ std::string summary_table(const Plan& plan, const std::vector<nlohmann::json>& r
     header.push_back(c + (fleet ? " fleet pss" : " rss"));
   }
   std::vector<std::vector<std::string>> lines;
+  bool any_traced = false;
   for (const auto& s : plan.strategies)
     for (const auto& p : plan.patterns) {
-      auto it = t.find({s, p});
-      if (it == t.end()) continue;
       std::vector<std::string> line = {s, p};
+      bool any = false;
       for (const auto& c : plan.caches) {
-        auto& cell = it->second[c];
-        line.push_back(cell_text(cell[0], true));
-        line.push_back(cell_text(cell[2], !fleet));
-        line.push_back(cell_text(cell[1], false));
+        auto it = cells.find({s, p, c});
+        const CellRecords cell = it == cells.end() ? CellRecords{} : it->second;
+        any |= it != cells.end();
+        for (const auto& [key, is_ms] : {std::pair{ready_key, true}, std::pair{total_key, !fleet},
+                                         std::pair{mem_key, false}}) {
+          line.push_back(cell_text(cell, key, is_ms));
+          any_traced |= line.back().find('*') != std::string::npos;
+        }
       }
-      lines.push_back(line);
+      if (any) lines.push_back(line);
     }
   std::vector<std::size_t> width(header.size());
   auto visible = [](const std::string& s) {  // UTF-8 code points
@@ -118,16 +129,29 @@ std::string summary_table(const Plan& plan, const std::vector<nlohmann::json>& r
     return out;
   };
   std::string out = fmt::format(
-      "median (min…max) over the untraced repetitions; ready = open → usable pointer, total = "
-      "ready + "
-      "pattern; {} = {}\n",
+      "median (min…max) over the untraced repetitions (the report's numbers, results.json); "
+      "ready = open → usable pointer, total = ready + pattern; {} = {}\n",
       fleet ? "fleet rss/pss" : "rss",
       fleet
           ? fmt::format("summed RSS / PSS of {} loaders holding the model at once", plan.processes)
           : std::string("memory the load added to the process"));
   out += format_line(header);
   for (const auto& l : lines) out += format_line(l);
+  if (any_traced)
+    out += "* from the traced repetitions: no untraced repetition of the cell finished\n";
   return out;
+}
+
+std::string summary_table_from_report(const Plan& plan, const std::string& run_dir) {
+  const std::string path = run_dir + "/results.json";
+  std::ifstream in(path);
+  if (!in)
+    return fmt::format("no summary table: {} is missing (the report was not written)\n", path);
+  try {
+    return summary_table(plan, nlohmann::json::parse(in));
+  } catch (const std::exception& e) {
+    return fmt::format("no summary table: {}: {}\n", path, e.what());
+  }
 }
 
 }  // namespace faultline::harness

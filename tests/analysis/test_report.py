@@ -2,6 +2,7 @@
 statistics, report.html is self-contained and renders in headless Chromium."""
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -90,6 +91,28 @@ class FixtureReportTest(unittest.TestCase):
                          "touches nothing")
         r = by[("read", "forward", "cold", "bpf_fault_p50_us")]
         self.assertIn("fentry/fexit attach refused", r["not_measured"])
+
+    def test_json_holds_the_csv_records_typed(self):
+        with open(self.path("results.csv"), newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        with open(self.path("results.json"), encoding="utf-8") as f:
+            doc = json.load(f)
+        self.assertEqual(doc["format"], "faultline results summary 1")
+        records = doc["records"]
+        self.assertEqual(len(records), len(rows))
+        for row, rec in zip(rows, records):
+            for k, v in row.items():
+                if rec[k] is None or rec[k] is False:
+                    self.assertEqual(v, "", k)
+                elif rec[k] is True:
+                    self.assertEqual(v, "yes", k)
+                elif isinstance(rec[k], float):
+                    self.assertEqual(float(v), rec[k], k)
+                else:
+                    self.assertEqual(v, str(rec[k]), k)
+        by = {(r["strategy"], r["pattern"], r["cache"], r["metric"]): r for r in records}
+        r = by[("mmap:private,advise=random", "forward", "cold", "total_ms")]
+        self.assertEqual(r["failed_statuses"], {"timeout": 1})
 
     def test_html_is_self_contained(self):
         with open(self.path("report.html"), encoding="utf-8") as f:
@@ -193,7 +216,7 @@ class MultiHostReportTest(unittest.TestCase):
             p = support.run_module("analysis.report", a, b, "--out", out, "--quiet")
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(sorted(os.listdir(out)),
-                             ["plots", "report.html", "report.md", "results.csv"])
+                             ["plots", "report.html", "report.md", "results.csv", "results.json"])
         finally:
             tmp.cleanup()
 

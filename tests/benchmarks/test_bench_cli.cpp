@@ -78,6 +78,30 @@ TEST_F(BenchCliTest, ReportsCountersAsJson) {
   EXPECT_EQ(j["context"]["faultline_model"], file_->path());
 }
 
+// --trace where the tracer cannot run (unprivileged, or a build without
+// bpf/: -DFAULTLINE_SKIP_BPF=ON): the cells run untraced and every bpf_*
+// metric is either measured or not measured with the reason, never 0.
+TEST_F(BenchCliTest, TraceMeasuresEveryBpfMetricOrSaysWhyNot) {
+  auto j = run_json("--model " + file_->path() +
+                        " --strategies read --patterns forward --cache warm --iterations 1 --trace",
+                    json_);
+  const std::string trace = j["context"].value("faultline_trace", "");
+  const auto cells = nlohmann::json::parse(slurp(json_))["cells"];
+  ASSERT_EQ(cells.size(), 1u);
+  const auto& c = cells[0];
+  for (const auto& m : metric::kAll) {
+    if (!m.family.starts_with("bpf_")) continue;
+    const std::string name(m.name);
+    if (trace == "on") {
+      EXPECT_TRUE(c["metrics"].contains(name) || c["not_measured"].contains(name)) << name;
+    } else {
+      EXPECT_FALSE(c["metrics"].contains(name)) << name;
+      EXPECT_EQ(c["not_measured"].value(name, ""), trace) << name;
+      EXPECT_THAT(trace, ::testing::StartsWith("tracing unavailable: "));
+    }
+  }
+}
+
 // Google Benchmark's cpu_time is the process's CPU over the timed regions
 // only (MeasureProcessCPUTime, paused for eviction, warming, checks and
 // unmapping): it agrees with task_clock_ms, where before the warming read of

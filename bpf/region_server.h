@@ -1,15 +1,6 @@
-// Tracing a timed region from another process. `faultline run` keeps root
-// (and so the eBPF tracer) while faultline-bench runs as the invoking user:
-// the bench asks the harness, over two pipes, to begin and end each region,
-// and gets back the region's bpf_* counters. The one protocol, both ends:
-//
-//   bench -> harness   "prepare <cell>\n" harness -> bench   "ok\n"
-//   bench -> harness   "begin <cell>\n"   harness -> bench   "ok\n"
-//   bench -> harness   "end <cell>\n"     harness -> bench   {"bpf_...": n, ...}\n
-//
-// prepare comes before the bench's "before" samples (the harness touches its
-// timeline buffer and starts its threads then), begin right before the
-// clock starts. Both ends block only outside the timed region.
+// The harness's end of the region protocol (benchmarks/region_protocol.h):
+// `faultline run` keeps root and the tracer, faultline-bench asks it to
+// prepare, begin and end each timed region over two pipes.
 #pragma once
 
 #include <sys/types.h>
@@ -18,16 +9,12 @@
 #include <memory>
 #include <string>
 
-#include "benchmarks/measure.h"
+#include "benchmarks/region_protocol.h"
 #include "bpf/region_tracer.h"
 
 namespace faultline::bpf {
 
-// faultline-bench's end: a RegionProbe that asks the harness. If the harness
-// goes away the probe answers nothing and the bench runs on untraced.
-RegionProbe remote_region_probe(int request_fd, int reply_fd);
-
-// The harness's end: a RegionTracer on process `pid` that answers its
+// A RegionTracer on process `pid` that answers its
 // requests. The bench is not trusted: requests must come in the order
 // prepare, begin, end (again and again),
 // lines are short, and a bench that does not read its replies gets no more
@@ -51,7 +38,7 @@ class RegionServer {
   Availability availability() const { return tracer_.availability(); }
   const std::string& error() const { return tracer_.error(); }
 
-  static constexpr std::size_t kMaxLine = 1024;
+  static constexpr std::size_t kMaxLine = region_protocol::kMaxLine;
 
  private:
   void answer(const std::string& line);

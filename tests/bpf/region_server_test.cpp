@@ -1,7 +1,7 @@
-// bpf/region_proxy: the protocol between faultline-bench (untrusted, running
-// as the invoking user) and the root harness that holds the tracer. These
-// tests play a misbehaving bench on raw pipes; they need no privilege (the
-// server answers even when its tracer is unavailable).
+// bpf/region_server + benchmarks/region_protocol: the protocol between faultline-bench (untrusted,
+// running as the invoking user) and the root harness that holds the tracer. These tests play a
+// misbehaving bench on raw pipes; they need no privilege (the server answers even when its tracer
+// is unavailable).
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "bpf/region_proxy.h"
+#include "bpf/region_server.h"
 #include "tests/support/temp_file.h"
 
 namespace faultline::bpf {
@@ -45,7 +45,7 @@ struct Harness {
   }
 };
 
-TEST(RegionProxy, PrepareBeginAndEndComeInOrderWithRepliesAndTheCounters) {
+TEST(RegionServer, PrepareBeginAndEndComeInOrderWithRepliesAndTheCounters) {
   Harness h;
   h.send("prepare load/read/none/cold\n");
   EXPECT_TRUE(h.server->serve(100));
@@ -63,7 +63,7 @@ TEST(RegionProxy, PrepareBeginAndEndComeInOrderWithRepliesAndTheCounters) {
   EXPECT_EQ(h.server->last_metrics().empty(), !h.server->ok());
 }
 
-TEST(RegionProxy, ASecondBeginInsideARegionIsAViolation) {
+TEST(RegionServer, ASecondBeginInsideARegionIsAViolation) {
   Harness h;
   h.send("prepare a\nbegin a\nbegin a\n");
   EXPECT_FALSE(h.server->serve(100));
@@ -72,7 +72,7 @@ TEST(RegionProxy, ASecondBeginInsideARegionIsAViolation) {
   EXPECT_FALSE(h.server->serve(1)) << "a violation is final";
 }
 
-TEST(RegionProxy, OutOfOrderAndUnknownRequestsAreViolations) {
+TEST(RegionServer, OutOfOrderAndUnknownRequestsAreViolations) {
   // begin without prepare, end without begin, prepare twice, prepare inside
   // a region, anything else.
   for (const char* bad : {"begin a\n", "end a\n", "prepare a\nend a\n", "prepare a\nprepare a\n",
@@ -83,7 +83,7 @@ TEST(RegionProxy, OutOfOrderAndUnknownRequestsAreViolations) {
   }
 }
 
-TEST(RegionProxy, AnEndlessLineIsAViolationNotUnboundedMemory) {
+TEST(RegionServer, AnEndlessLineIsAViolationNotUnboundedMemory) {
   Harness h;
   const std::string flood(RegionServer::kMaxLine + 100, 'x');
   h.send(flood);
@@ -93,7 +93,7 @@ TEST(RegionProxy, AnEndlessLineIsAViolationNotUnboundedMemory) {
   EXPECT_NE(h.server->violation().find("longer than"), std::string::npos);
 }
 
-TEST(RegionProxy, TheBenchsProbePreparesBeginsAndEndsInOrder) {
+TEST(RegionServer, TheBenchsProbePreparesBeginsAndEndsInOrder) {
   // remote_region_probe (the bench's end) against the server: the order
   // measure_load() calls them in is the one the server accepts.
   Harness h;
@@ -111,7 +111,7 @@ TEST(RegionProxy, TheBenchsProbePreparesBeginsAndEndsInOrder) {
   EXPECT_EQ(metrics.empty(), !h.server->ok());
 }
 
-TEST(RegionProxy, ABenchThatNeverReadsRepliesCannotBlockTheHarness) {
+TEST(RegionServer, ABenchThatNeverReadsRepliesCannotBlockTheHarness) {
   Harness h;
   // Fill the reply pipe: each begin/end pair is answered, nothing is read.
   bool ok = true;

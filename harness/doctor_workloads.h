@@ -73,7 +73,13 @@ struct ProcessCounters {
   std::uint64_t read_bytes = 0;        // /proc/self/io
   std::uint64_t rss_file = 0;          // RssFile
   std::uint64_t pss = 0;               // smaps_rollup Pss
+  // Pss of the scratch file's mappings alone (/proc/self/smaps). The
+  // rollup also moves when other processes map or unmap the libraries we
+  // share with them (a parallel test starting faultline lowers ours by
+  // hundreds of KiB), so the known-answer check reads the file's own.
+  std::uint64_t pss_scratch = 0;
 };
-ProcessCounters process_counters();
+// `scratch`: the file whose mappings pss_scratch sums (nullptr: none).
+ProcessCounters process_counters(const ScratchFile* scratch = nullptr);
 
 }  // namespace faultline::harness::doctor

@@ -136,7 +136,9 @@ TEST(Loader, EveryMechanismPassesTheVerifier) {
           std::printf("  %s %s: %s (kernel refusal, not a verifier failure)\n",
                       std::string(family.name).c_str(), m.kind, why.c_str());
       }
-      if (f.ok() && family.carries_unused) EXPECT_TRUE(f.unused) << f.unused_failure;
+      if (f.ok() && family.carries_unused) {
+        EXPECT_TRUE(f.unused) << f.unused_failure;
+      }
     }
   }
 }

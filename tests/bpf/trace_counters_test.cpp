@@ -100,9 +100,10 @@ TEST(TraceCounters, EverySchemaBpfMetricHasAProducer) {
   d.bio_latency_ns.slots[20] = 1;
   const RegionMetrics r = region_metrics(d, {});
   for (const auto& info : metric::kAll)
-    if (info.family.starts_with("bpf_"))
+    if (info.family.starts_with("bpf_")) {
       EXPECT_FALSE(r.availability.not_measured.count(std::string(info.name)))
           << info.name << ": " << r.availability.not_measured.at(std::string(info.name));
+    }
 }
 
 TEST(TraceCounters, JsonHasEverySection) {

@@ -134,7 +134,7 @@ TEST(Unused, PmdMappedFoliosAreUsedWhole) {
     if (!p) _exit(7);
     madvise(p, file.size(), MADV_HUGEPAGE);
     volatile char sum = 0;
-    for (std::uint64_t off = 0; off < file.size(); off += 4096) sum += p[off];
+    for (std::uint64_t off = 0; off < file.size(); off += 4096) sum = char(sum + p[off]);
     out->pmd_kb = file_pmd_mapped_kb(p);
   });
   if (out->pmd_kb == 0) GTEST_SKIP() << "no PMD mapping of file pages here (FilePmdMapped 0)";

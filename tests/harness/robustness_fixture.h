@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -67,6 +68,15 @@ inline std::set<std::uint32_t> held_by_others(const std::string& key, const std:
 }  // namespace faultline::harness::testing
 
 namespace faultline::harness {
+
+// What both suites use (a test header: these names are theirs).
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using clk = std::chrono::steady_clock;
+using testing::cmdline;
+using testing::held_by_others;
+using testing::processes_mentioning;
+using testing::slurp;
 
 class Robustness : public testing::RunSuite<Robustness> {
  public:

@@ -35,13 +35,6 @@
 
 namespace faultline::harness {
 namespace {
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-using clk = std::chrono::steady_clock;
-using testing::cmdline;
-using testing::held_by_others;
-using testing::processes_mentioning;
-using testing::slurp;
 
 // The kill test. One run folder, started and resumed several times; each
 // start is killed at a seeded random point: SIGTERM during calibration,

@@ -34,13 +34,6 @@
 
 namespace faultline::harness {
 namespace {
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-using clk = std::chrono::steady_clock;
-using testing::cmdline;
-using testing::held_by_others;
-using testing::processes_mentioning;
-using testing::slurp;
 
 // FNV-1a 64 of every byte of the file.
 std::uint64_t fnv1a(const std::string& path) {

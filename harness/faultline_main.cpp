@@ -8,6 +8,10 @@
 #include "harness/run_command.h"
 #if FAULTLINE_HARNESS_BPF
 #include "harness/trace_command.h"
+#else
+#include <fmt/format.h>
+
+#include "common/availability.h"
 #endif
 
 int main(int argc, char** argv) {
@@ -15,6 +19,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 #if FAULTLINE_HARNESS_BPF
   faultline::harness::add_trace_command(app);
+#else
+  // Listed, so that `faultline trace` says why it cannot run.
+  auto* trace = app.add_subcommand("trace", "trace a program's model loading (not in this build)");
+  trace->allow_extras()->prefix_command();
+  trace->callback([] {
+    fmt::print(stderr, "faultline trace: tracing unavailable: {}\n", faultline::kBuiltWithoutBpf);
+    throw CLI::RuntimeError(1);
+  });
 #endif
   faultline::harness::add_harness_commands(app);
   faultline::harness::add_report_commands(app);

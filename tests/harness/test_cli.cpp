@@ -204,6 +204,13 @@ TEST(Cli, TraceDurationIsRefusedNamingTheOption) {
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_THAT(r.out, HasSubstr("--rss-interval-ms"));
 }
+#else
+// Without the tracer `faultline trace` still exists and says why it cannot run.
+TEST(Cli, TraceWithoutBpfSaysWhy) {
+  auto r = run(FAULTLINE_EXE, {"trace", "--", "/bin/true"});
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("built without BPF (FAULTLINE_SKIP_BPF=ON)"));
+}
 #endif
 
 // Bad arguments exit 2 in every binary (not CLI11's own 105-109).

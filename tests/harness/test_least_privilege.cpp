@@ -19,10 +19,10 @@
 #include "common/process.h"
 #include "datasets/generator.h"
 #include "harness/runs_schema.h"
+#include "tests/support/as_if_sudo.h"
 
 #if FAULTLINE_HARNESS_BPF
 #include "bpf/tracer.h"
-#include "tests/support/as_if_sudo.h"
 #endif
 
 namespace faultline::harness {

@@ -22,7 +22,9 @@ int main(int argc, char** argv) {
 #else
   // Listed, so that `faultline trace` says why it cannot run.
   auto* trace = app.add_subcommand("trace", "trace a program's model loading (not in this build)");
-  trace->allow_extras()->prefix_command();
+  static std::vector<std::string> command;
+  trace->add_option("command", command, "the command it would trace");
+  trace->allow_extras();
   trace->callback([] {
     fmt::print(stderr, "faultline trace: tracing unavailable: {}\n", faultline::kBuiltWithoutBpf);
     throw CLI::RuntimeError(1);

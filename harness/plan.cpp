@@ -53,8 +53,7 @@ void drop_cells_that_cannot_differ(Plan& plan) {
   for (const auto& s : plan.strategies) {
     if (!loads_everything_up_front(parse_strategy(s))) continue;
     for (const auto& p : plan.patterns) {
-      // replay:FILE is the load itself for these strategies (benchmarks/replay.h).
-      if (p == "none" || p == "forward" || p.starts_with("replay:")) continue;
+      if (p == "none" || p == "forward") continue;
       for (const auto& c : plan.caches) up_front.cells.push_back(Cell{s, p, c}.name());
     }
   }

@@ -24,11 +24,7 @@
 namespace faultline {
 namespace {
 
-// One request: [offset, offset + len) into buf + offset, after sleeping
-// sleep_ns (the recorded gap before its range; 0 for a range's later chunks).
-struct Request {
-  std::uint64_t offset, len, sleep_ns;
-};
+using detail::ReadRequest;
 
 void sleep_ns(std::uint64_t ns) {
   if (ns) std::this_thread::sleep_for(std::chrono::nanoseconds(ns));
@@ -36,9 +32,9 @@ void sleep_ns(std::uint64_t ns) {
 
 // The requests of one stream: each range clipped to the file, rounded out to
 // `align`, cut into chunk-sized requests.
-std::vector<Request> requests_of(const RangeStream& st, std::uint64_t size, std::uint64_t chunk,
-                                 std::uint64_t align, bool gaps) {
-  std::vector<Request> out;
+std::vector<ReadRequest> requests_of(const RangeStream& st, std::uint64_t size, std::uint64_t chunk,
+                                     std::uint64_t align, bool gaps) {
+  std::vector<ReadRequest> out;
   for (std::size_t i = 0; i < st.ranges.size(); ++i) {
     const Range& r = st.ranges[i];
     std::uint64_t gap = 0;
@@ -58,8 +54,8 @@ std::vector<Request> requests_of(const RangeStream& st, std::uint64_t size, std:
 }
 
 void read_requests(int fd, const std::string& path, std::uint8_t* buf,
-                   const std::vector<Request>& reqs) {
-  for (const Request& q : reqs) {
+                   const std::vector<ReadRequest>& reqs) {
+  for (const ReadRequest& q : reqs) {
     sleep_ns(q.sleep_ns);
     if (q.len == 0) continue;
     if (::lseek(fd, static_cast<off_t>(q.offset), SEEK_SET) < 0) throw sys_error("lseek", path);
@@ -75,18 +71,39 @@ void read_requests(int fd, const std::string& path, std::uint8_t* buf,
 }
 
 void pread_requests(int fd, const std::string& path, std::uint8_t* buf,
-                    const std::vector<Request>& reqs, std::uint64_t align) {
-  for (const Request& q : reqs) {
+                    const std::vector<ReadRequest>& reqs, std::uint64_t align) {
+  for (const ReadRequest& q : reqs) {
     sleep_ns(q.sleep_ns);
     if (q.len) detail::pread_range(fd, path, buf, q.offset, q.offset + q.len, q.len, align);
   }
 }
 
-// Up to qd requests in flight, submitted in order; a short read resubmits
-// the rest (first). O_DIRECT lengths are rounded up to `align` (the buffer
-// has room); a read that ends at EOF returns short, which ends the request.
-void uring_requests(int fd, const std::string& path, std::uint8_t* buf, std::uint64_t size,
-                    const std::vector<Request>& reqs, int qd, std::uint64_t align) {
+}  // namespace
+
+void run_streams(std::size_t n, const std::function<void(std::size_t)>& fn) {
+  if (n == 1) return fn(0);
+  std::latch start(1);
+  std::vector<std::exception_ptr> errors(n);
+  std::vector<std::thread> pool;
+  pool.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    pool.emplace_back([&, i] {
+      start.wait();
+      try {
+        fn(i);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    });
+  start.count_down();
+  for (auto& t : pool) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+void detail::uring_read_requests(int fd, const std::string& path, std::uint8_t* buf,
+                                 std::uint64_t size, const std::vector<ReadRequest>& reqs, int qd,
+                                 std::uint64_t align) {
   io_uring ring;
   int rc = io_uring_queue_init(static_cast<unsigned>(qd), &ring, 0);
   if (rc < 0) throw sys_error("io_uring_queue_init", path, -rc);
@@ -94,8 +111,8 @@ void uring_requests(int fd, const std::string& path, std::uint8_t* buf, std::uin
     io_uring* r;
     ~RingGuard() { io_uring_queue_exit(r); }
   } guard{&ring};
-  std::deque<Request> todo(reqs.begin(), reqs.end());
-  std::vector<Request> slots(static_cast<std::size_t>(qd));
+  std::deque<ReadRequest> todo(reqs.begin(), reqs.end());
+  std::vector<ReadRequest> slots(static_cast<std::size_t>(qd));
   std::vector<int> free_slots;
   for (int i = qd - 1; i >= 0; --i) free_slots.push_back(i);
   int inflight = 0;
@@ -127,7 +144,7 @@ void uring_requests(int fd, const std::string& path, std::uint8_t* buf, std::uin
     io_uring_for_each_cqe(&ring, head, cqe) {
       ++seen;
       int slot = static_cast<int>(io_uring_cqe_get_data64(cqe));
-      Request r = slots[slot];
+      ReadRequest r = slots[slot];
       free_slots.push_back(slot);
       --inflight;
       if (cqe->res < 0) {
@@ -144,29 +161,6 @@ void uring_requests(int fd, const std::string& path, std::uint8_t* buf, std::uin
     }
     io_uring_cq_advance(&ring, seen);
   }
-}
-
-}  // namespace
-
-void run_streams(std::size_t n, const std::function<void(std::size_t)>& fn) {
-  if (n == 1) return fn(0);
-  std::latch start(1);
-  std::vector<std::exception_ptr> errors(n);
-  std::vector<std::thread> pool;
-  pool.reserve(n);
-  for (std::size_t i = 0; i < n; ++i)
-    pool.emplace_back([&, i] {
-      start.wait();
-      try {
-        fn(i);
-      } catch (...) {
-        errors[i] = std::current_exception();
-      }
-    });
-  start.count_down();
-  for (auto& t : pool) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
 }
 
 bool reads_into_buffer(const Strategy& s) {
@@ -210,7 +204,7 @@ Mapping load_ranges(const std::string& path, const Strategy& s,
   Mapping out = Mapping::from_heap(static_cast<std::uint8_t*>(p), size, true);
   auto* buf = static_cast<std::uint8_t*>(p);
 
-  std::vector<std::vector<Request>> reqs;
+  std::vector<std::vector<ReadRequest>> reqs;
   for (const auto& st : streams) reqs.push_back(requests_of(st, size, chunk, align, gaps));
   const int qd = s.queue_depth();
   try {
@@ -222,7 +216,7 @@ Mapping load_ranges(const std::string& path, const Strategy& s,
       } else if (s.method == LoadMethod::kPread || qd <= 1) {
         pread_requests(fd.get(), path, buf, reqs[i], align);
       } else {
-        uring_requests(fd.get(), path, buf, size, reqs[i], qd, align);
+        detail::uring_read_requests(fd.get(), path, buf, size, reqs[i], qd, align);
       }
     });
   } catch (const std::system_error& e) {

@@ -44,4 +44,22 @@ void run_streams(std::size_t n, const std::function<void(std::size_t)>& fn);
 // True for the strategies load_ranges() reads with (read, pread, direct, uring).
 bool reads_into_buffer(const Strategy& s);
 
+namespace detail {
+
+// One read: [offset, offset + len) of the file into buf + offset, after
+// sleeping sleep_ns (a recorded gap; 0: none). len 0: only the sleep.
+struct ReadRequest {
+  std::uint64_t offset = 0, len = 0, sleep_ns = 0;
+};
+
+// io_uring reads of `reqs` with up to `qd` in flight, submitted in order; a
+// short read resubmits the rest first. O_DIRECT lengths are rounded up to
+// `align` (the buffer has room); a read that ends at EOF (`size`) returns
+// short, which ends it. Throws naming the file. (load_uring.cpp and
+// load_ranges() both read with it.)
+void uring_read_requests(int fd, const std::string& path, std::uint8_t* buf, std::uint64_t size,
+                         const std::vector<ReadRequest>& reqs, int qd, std::uint64_t align);
+
+}  // namespace detail
+
 }  // namespace faultline

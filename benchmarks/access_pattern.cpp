@@ -1,5 +1,6 @@
 #include "benchmarks/access_pattern.h"
 
+#include "benchmarks/replay.h"
 #include "common/split_list.h"
 
 #include <fmt/format.h>
@@ -14,7 +15,8 @@ namespace faultline {
 namespace {
 
 constexpr std::uint64_t kPage = 4096;
-constexpr const char* kValid = "none, first-layer, forward, sequential, random:N, moe:K/N";
+constexpr const char* kValid =
+    "none, first-layer, forward, sequential, random:N, moe:K/N, replay:FILE[,gaps=on]";
 
 [[noreturn]] void fail(std::string_view spec, const std::string& why) {
   throw std::invalid_argument(fmt::format("invalid access pattern '{}': {}", spec, why));
@@ -61,6 +63,22 @@ AccessPattern parse_pattern(std::string_view spec) {
     if (p.moe_k > p.moe_n) fail(spec, "K must not exceed N");
     return p;
   }
+  if (spec.starts_with("replay:")) {
+    p.kind = PatternKind::kReplay;
+    auto items = split_list(spec.substr(7));
+    p.replay_file = std::string(items.front());
+    if (p.replay_file.empty())
+      fail(spec, "expected replay:FILE (a recording, recording/README.md)");
+    for (std::size_t i = 1; i < items.size(); ++i) {
+      if (items[i] == "gaps=on")
+        p.replay_gaps = true;
+      else if (items[i] == "gaps=off")
+        p.replay_gaps = false;
+      else
+        fail(spec, fmt::format("unknown replay option '{}'; valid: gaps=on, gaps=off", items[i]));
+    }
+    return p;
+  }
   fail(spec, fmt::format("unknown pattern; valid: {}", kValid));
 }
 
@@ -78,13 +96,22 @@ std::string to_string(const AccessPattern& p) {
       return fmt::format("random:{}", p.random_pages);
     case PatternKind::kMoe:
       return fmt::format("moe:{}/{}", p.moe_k, p.moe_n);
+    case PatternKind::kReplay:
+      return "replay:" + p.replay_file + (p.replay_gaps ? ",gaps=on" : "");
   }
   return "?";
 }
 
 std::vector<AccessPattern> parse_pattern_list(std::string_view list) {
+  std::vector<std::string> specs;
+  for (auto item : split_list(list)) {
+    if (item.starts_with("gaps=") && !specs.empty() && specs.back().starts_with("replay:"))
+      specs.back() += "," + std::string(item);
+    else
+      specs.emplace_back(item);
+  }
   std::vector<AccessPattern> out;
-  for (auto item : split_list(list)) out.push_back(parse_pattern(item));
+  for (const auto& s : specs) out.push_back(parse_pattern(s));
   return out;
 }
 
@@ -154,6 +181,9 @@ std::vector<Range> plan_ranges(const AccessPattern& p, const ModelLayout& layout
       }
       break;
     }
+    case PatternKind::kReplay:
+      out = plan_replay(p, layout).ranges;
+      break;
   }
   return out;
 }

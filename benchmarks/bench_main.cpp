@@ -78,9 +78,11 @@ void build_cli(CLI::App& app, Options& o) {
       ->capture_default_str();
   app.add_option("--strategies,--strategy", o.strategies,
                  "comma-separated strategy specs (default: every strategy; see --list-strategies)");
-  app.add_option("--patterns,--pattern", o.patterns,
-                 "comma-separated access patterns: none, first-layer, forward, sequential, "
-                 "random:N, moe:K/N (default: all that fit the model)");
+  app.add_option(
+      "--patterns,--pattern", o.patterns,
+      "comma-separated access patterns: none, first-layer, forward, sequential, "
+      "random:N, moe:K/N, replay:FILE[,gaps=on] (a recording: recording/README.md); default: every "
+      "pattern but replay that fits the model");
   app.add_option("--cache,--caches", o.caches, "cache states: cold, warm or cold,warm")
       ->capture_default_str();
   app.add_option("--reps,--iterations", o.iterations,

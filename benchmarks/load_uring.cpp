@@ -1,7 +1,6 @@
 // direct and uring: the file read into one heap buffer with io_uring at a
 // queue depth (or plain pread at qd=1), through O_DIRECT (direct) or the page
 // cache (uring).
-#include <liburing.h>
 #include <sys/stat.h>
 
 #include <fmt/format.h>
@@ -9,11 +8,11 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <memory>
 #include <stdexcept>
 #include <vector>
 
+#include "benchmarks/load_ranges.h"
 #include "benchmarks/loaders.h"
 #include "common/size.h"
 #include "common/unique_fd.h"
@@ -27,69 +26,14 @@ struct Buffer {
   std::uint8_t* release() { return std::exchange(data, nullptr); }
 };
 
-struct Request {
-  std::uint64_t offset;
-  std::uint64_t len;
-};
-
-// Read [0, size) of fd into buf with `qd` requests in flight. For O_DIRECT the
-// lengths are rounded up to `align` (the buffer has room for it); a read that
-// ends at EOF returns short, which is fine.
+// [0, size) of fd into buf in chunk-sized requests, `qd` in flight
+// (detail::uring_read_requests, shared with load_ranges()).
 void uring_read_all(int fd, const std::string& path, std::uint8_t* buf, std::uint64_t size,
                     std::uint64_t chunk, int qd, std::uint64_t align) {
-  struct io_uring ring;
-  int rc = io_uring_queue_init(static_cast<unsigned>(qd), &ring, 0);
-  if (rc < 0) throw sys_error("io_uring_queue_init", path, -rc);
-  struct RingGuard {
-    io_uring* r;
-    ~RingGuard() { io_uring_queue_exit(r); }
-  } guard{&ring};
-
-  std::deque<Request> todo;
+  std::vector<ReadRequest> reqs;
   for (std::uint64_t off = 0; off < size; off += chunk)
-    todo.push_back({off, std::min(chunk, size - off)});
-  std::vector<Request> slots(static_cast<std::size_t>(qd));
-  std::vector<int> free_slots;
-  for (int i = qd - 1; i >= 0; --i) free_slots.push_back(i);
-  int inflight = 0;
-
-  while (!todo.empty() || inflight > 0) {
-    while (!todo.empty() && !free_slots.empty()) {
-      io_uring_sqe* sqe = io_uring_get_sqe(&ring);
-      if (!sqe) break;
-      int slot = free_slots.back();
-      free_slots.pop_back();
-      slots[slot] = todo.front();
-      todo.pop_front();
-      std::uint64_t len = (slots[slot].len + align - 1) / align * align;
-      io_uring_prep_read(sqe, fd, buf + slots[slot].offset, static_cast<unsigned>(len),
-                         slots[slot].offset);
-      io_uring_sqe_set_data64(sqe, static_cast<__u64>(slot));
-      ++inflight;
-    }
-    rc = io_uring_submit_and_wait(&ring, 1);
-    if (rc < 0 && rc != -EINTR) throw sys_error("io_uring_submit", path, -rc);
-    io_uring_cqe* cqe = nullptr;
-    unsigned head = 0, seen = 0;
-    io_uring_for_each_cqe(&ring, head, cqe) {
-      ++seen;
-      int slot = static_cast<int>(io_uring_cqe_get_data64(cqe));
-      Request r = slots[slot];
-      free_slots.push_back(slot);
-      --inflight;
-      if (cqe->res < 0) {
-        io_uring_cq_advance(&ring, seen);
-        throw sys_error("io_uring read", path, -cqe->res);
-      }
-      auto got = static_cast<std::uint64_t>(cqe->res);
-      if (got == 0) {
-        io_uring_cq_advance(&ring, seen);
-        throw std::runtime_error(path + ": file shrank while loading");
-      }
-      if (got < r.len) todo.push_front({r.offset + got, r.len - got});  // short read: the rest
-    }
-    io_uring_cq_advance(&ring, seen);
-  }
+    reqs.push_back({off, std::min(chunk, size - off), 0});
+  uring_read_requests(fd, path, buf, size, reqs, qd, align);
 }
 
 Mapping read_with_uring(const std::string& path, const Strategy& s, bool direct) {

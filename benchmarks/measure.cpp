@@ -9,6 +9,7 @@
 #include "benchmarks/mapping.h"
 #include "benchmarks/perf_counters.h"
 #include "benchmarks/process_probe.h"
+#include "benchmarks/replay.h"
 #include "schema/metrics.h"
 
 namespace faultline {
@@ -174,7 +175,12 @@ CacheState parse_cache_state(std::string_view s) {
 Measurement measure_load(const std::string& model, const ModelLayout& layout, const LoadCell& cell,
                          const MeasureOptions& opt) {
   Measurement out;
-  const std::vector<Range> ranges = plan_ranges(cell.pattern, layout, opt.seed);
+  // replay:FILE: the load reads (or the pass touches) the recording's ranges.
+  std::optional<ReplayPlan> replay;
+  if (cell.pattern.kind == PatternKind::kReplay) replay = plan_replay(cell.pattern, layout);
+  const bool gaps = cell.pattern.replay_gaps;
+  const std::vector<Range> ranges =
+      replay ? replay->ranges : plan_ranges(cell.pattern, layout, opt.seed);
   out.pages_touched = pages_covered(ranges);
   out.touched_bytes = bytes_covered(ranges, layout.file_size);
   const Residency residency =
@@ -182,7 +188,13 @@ Measurement measure_load(const std::string& model, const ModelLayout& layout, co
 
   // Everything the probes need exists before the "before" samples.
   std::optional<TouchTimer> timer;
-  if (opt.touch_latency) timer.emplace(layout.file_size);
+  if (opt.touch_latency && replay && !replay_can_time_touches(cell.strategy, *replay)) {
+    for (auto name : {metric::kTouchP50Us, metric::kTouchP99Us})
+      out.availability.not_measured_because(
+          std::string(name), "the replay touches on several threads; the touch timer times one");
+  } else if (opt.touch_latency) {
+    timer.emplace(layout.file_size);
+  }
   PerfCounter task_clock = PerfCounter::every_thread("task-clock");
   if (opt.region_probe && opt.region_probe->prepare) opt.region_probe->prepare(cell);
   Samples s;
@@ -204,15 +216,19 @@ Measurement measure_load(const std::string& model, const ModelLayout& layout, co
   const auto t0 = Clock::now();
   Mapping mapping;
   try {
-    mapping = load(model, cell.strategy);
+    mapping =
+        replay ? replay_load(model, cell.strategy, *replay, gaps) : load(model, cell.strategy);
   } catch (...) {
     stop_counters();
     if (opt.region_probe) opt.region_probe->end(cell);
     throw;
   }
   const auto t1 = Clock::now();
-  out.checksum = timer ? timer->touch(mapping.data(), mapping.size(), ranges)
-                       : touch(mapping.data(), mapping.size(), ranges);
+  if (replay)
+    out.checksum = replay_touch(mapping, cell.strategy, *replay, gaps, timer ? &*timer : nullptr);
+  else
+    out.checksum = timer ? timer->touch(mapping.data(), mapping.size(), ranges)
+                         : touch(mapping.data(), mapping.size(), ranges);
   const auto t2 = Clock::now();
   // ---- end of timed region ----
 

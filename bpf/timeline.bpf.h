@@ -26,7 +26,10 @@ static __always_inline void emit(__u16 kind, __u64 ino, __u64 index, __u64 nr, _
   e->index = index;
   e->nr = nr;
   e->value = value;
-  e->tgid = bpf_get_current_pid_tgid() >> 32;
+  const __u64 pid_tgid = bpf_get_current_pid_tgid();
+  e->tgid = pid_tgid >> 32;
+  e->tid = (__u32)pid_tgid;
+  e->pad = 0;
   e->kind = kind;
   e->order = order;
   bpf_ringbuf_submit(e, 0);

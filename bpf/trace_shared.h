@@ -40,6 +40,8 @@ enum fl_counter {
   FL_TIMELINE_EVENTS, /* events written to the ring buffer */
   FL_TIMELINE_DROPPED, /* events lost: ring buffer full */
   FL_FORKS_FOLLOWED,   /* children added to the tgid filter (sched_process_fork) */
+  FL_SC_EVENTS,        /* syscall_log.bpf.c: calls on traced files written */
+  FL_SC_DROPPED,       /* ... lost: its ring buffer was full */
   FL_NR_COUNTERS,
 };
 
@@ -150,6 +152,29 @@ struct fl_event {
   __u32 tgid;
   __u16 kind;
   __u16 order;
+  __u32 tid; /* the thread (pid in the kernel's sense) */
+  __u32 pad;
+};
+
+/* syscall_log.bpf.c: one call of a traced task on a traced file, written
+ * at the call's exit to its own ring buffer (sc_events). args are the raw
+ * syscall arguments; the file range is the call's range in the file:
+ * read/pread64/readv/preadv: [the file position or offset, + ret);
+ * mmap: [offset, + length); munmap/madvise/mlock/mlock2: [addr, + len)
+ * translated through the VMA that maps the traced file at addr (the part
+ * inside that VMA); fadvise64: [offset, + len). */
+enum fl_sc_range { FL_SC_NO_RANGE = 0, FL_SC_RANGE = 1 };
+struct fl_sc_event {
+  __u64 enter_ns, exit_ns; /* bpf_ktime_get_ns */
+  __s64 ret;
+  __u64 args[6];
+  __u64 file_offset, file_bytes;
+  __u64 ino;
+  __u32 tid, tgid;
+  __u32 nr;         /* the syscall number */
+  __u32 has_range;  /* enum fl_sc_range */
+  __u32 file_flags; /* f_flags of the file (fd calls), O_DIRECT etc. */
+  __u32 pad;
 };
 
 #endif /* FAULTLINE_BPF_TRACE_SHARED_H */

@@ -183,6 +183,7 @@ nlohmann::json report_json(const TraceReport& r) {
       const bool bio = e.kind.rfind("bio", 0) == 0;
       nlohmann::json ev = {{"t_ms", (double(e.ts_ns) - double(r.t0_ns)) / 1e6},
                            {"tgid", e.tgid},
+                           {"tid", e.tid},
                            {"kind", std::string(e.kind)}};
       if (bio) {
         ev["sector"] = e.index;

@@ -23,9 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf/trace_shared.h"
-#include "bpf/tracer_availability.h"
-#include "bpf/tracer_loader.h"
-#include "bpf/tracer_timeline.h"
+#include "bpf/tracer_impl.h"
 #endif
 
 namespace faultline::bpf {
@@ -47,25 +45,6 @@ std::size_t round_up_pow2(std::size_t v) {
 }
 
 }  // namespace
-
-struct Tracer::Impl {
-  SharedMaps maps;
-  std::vector<LoadedFamily> families;
-  AvailabilityInputs inputs;
-  Timeline timeline;
-  std::size_t bitmap_words = 1;
-  int cgroup_fd = -1;
-  int stats_fd = -1;
-  int ncpus = 1;
-  bool attached = false;
-
-  ~Impl() {
-    if (stats_fd >= 0) close(stats_fd);
-    timeline.close();
-    families.clear();  // before the maps
-    if (cgroup_fd >= 0) close(cgroup_fd);
-  }
-};
 
 Tracer::Tracer(TraceFilter filter) : filter_(std::move(filter)) {
   install_libbpf_print();
@@ -129,7 +108,9 @@ Tracer::Tracer(TraceFilter filter) : filter_(std::move(filter)) {
   for (const FamilySpec& spec : family_specs()) {
     const std::string name(spec.name);
     if ((name == "syscalls" && !unused) || (name == "forks" && filter_.pids.empty())) continue;
+    if (name == "syscall_log" && !(filter_.syscall_log && !files.empty())) continue;
     Config c = config;
+    c.syscall_ring_bytes = round_up_pow2(std::max(filter_.syscall_ring_bytes, page));
     if (spec.name == families().fault_latency) {
       // Without exceptions:page_fault_user, user faults come from here.
       const bool no_tp = !impl->families.empty() && !impl->families.front().ok();
@@ -160,6 +141,10 @@ Tracer::Tracer(TraceFilter filter) : filter_(std::move(filter)) {
   impl->ncpus = libbpf_num_possible_cpus();
   if (impl->ncpus <= 0) {
     error_ = "tracing unavailable: cannot count possible CPUs";
+    return;
+  }
+  if (auto why = open_syscall_log(*impl, filter_); !why.empty()) {
+    error_ = "tracing unavailable: " + why;
     return;
   }
   if (filter_.timeline) {
@@ -308,7 +293,9 @@ std::vector<ProgramStats> Tracer::program_stats() const {
 }
 
 std::size_t Tracer::poll_timeline(int timeout_ms) {
-  return ok() ? impl_->timeline.poll(timeout_ms) : 0;
+  if (!ok()) return 0;
+  if (impl_->syscalls.is_open()) impl_->syscalls.poll(0);
+  return impl_->timeline.poll(timeout_ms);
 }
 
 std::vector<TimelineEvent> Tracer::take_timeline() {
@@ -361,6 +348,15 @@ std::uint64_t Tracer::timeline_seen() const {
 }
 std::vector<ProgramStats> Tracer::program_stats() const {
   return {};
+}
+std::vector<SyscallEvent> Tracer::take_syscalls() {
+  return {};
+}
+std::uint64_t Tracer::syscalls_dropped() const {
+  return 0;
+}
+std::optional<std::string> Tracer::syscalls_unavailable() const {
+  return error_;
 }
 
 #endif

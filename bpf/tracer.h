@@ -51,6 +51,12 @@ struct TraceFilter {
   // Track "readahead pages never used" (needs a file filter): a page bitmap
   // per traced file, 3 bits per page (see bpf/README.md for its cost).
   bool track_unused = false;
+  // Log the calls of the traced tasks on the traced files (needs a file
+  // filter): openat, read/pread64/readv/preadv, mmap, munmap, madvise, mlock,
+  // mlock2, fadvise64, close, from raw_syscalls (syscall_log.bpf.c), into a
+  // ring buffer of its own; take_syscalls() collects them.
+  bool syscall_log = false;
+  std::size_t syscall_ring_bytes = 2u << 20;
   // Ask the kernel to time every program run (BPF_ENABLE_STATS while this
   // Tracer is attached): program_stats() then gives ns per event. For
   // overhead studies only: it adds two clock reads to every event.
@@ -61,6 +67,7 @@ struct TraceFilter {
 struct TimelineEvent {
   std::uint64_t ts_ns = 0;  // CLOCK_MONOTONIC
   std::uint32_t tgid = 0;
+  std::uint32_t tid = 0;  // the thread
   std::string_view kind;  // "filemap_fault", "faultaround", "major_fault", "ra_sync",
                           // "ra_async", "ra_order", "ra_unbounded", "pagecache_add",
                           // "pagecache_evict", "bio_issue", "bio_done"
@@ -69,6 +76,25 @@ struct TimelineEvent {
   std::uint64_t nr = 0;     // pages (bytes for bio)
   std::uint64_t value = 0;  // latency ns, async size...
   std::uint16_t order = 0;
+};
+
+// One call of a traced task on a traced file (TraceFilter::syscall_log).
+struct SyscallEvent {
+  std::uint64_t enter_ns = 0, exit_ns = 0;  // CLOCK_MONOTONIC
+  std::uint32_t tid = 0, tgid = 0;
+  std::string name;  // "openat", "read", "pread64", "readv", "preadv", "mmap", "munmap",
+                     // "madvise", "mlock", "mlock2", "fadvise64", "close" ("open" too)
+  long nr = 0;       // the syscall number
+  std::int64_t ret = 0;
+  std::uint64_t args[6] = {};  // raw arguments
+  // The call's range in the file: reads [position or offset, + bytes returned),
+  // mmap [offset, + length), fadvise64 [offset, + len) (len 0 = to the end),
+  // munmap/madvise/mlock/mlock2 [addr, + len) translated through the VMA at
+  // addr that maps the traced file (the part inside that VMA).
+  bool has_range = false;
+  std::uint64_t file_offset = 0, file_bytes = 0;
+  std::uint64_t ino = 0;
+  std::uint32_t file_flags = 0;  // the open file's f_flags (O_DIRECT, ...)
 };
 
 struct ProgramStats {
@@ -130,12 +156,20 @@ class Tracer {
   // Every timeline_stride()-th event is kept; timeline_seen() events arrived.
   std::size_t timeline_stride() const;
   std::uint64_t timeline_seen() const;
+  // The syscall log (TraceFilter::syscall_log): the calls collected so far
+  // (poll_timeline() also drains its ring buffer), taken out of the tracer;
+  // how many did not fit in the ring buffer; nullopt when it is measured,
+  // else why not ("syscall log needs a file filter (--file)", the load failure).
+  std::vector<SyscallEvent> take_syscalls();
+  std::uint64_t syscalls_dropped() const;
+  std::optional<std::string> syscalls_unavailable() const;
   // Per attached program: runs and kernel-measured run time (zeros unless
   // filter.program_stats).
   std::vector<ProgramStats> program_stats() const;
 
+  struct Impl;  // bpf/tracer_impl.h (inside the tracer only)
+
  private:
-  struct Impl;
   TraceFilter filter_;
   std::string error_;
   std::vector<std::string> probes_;

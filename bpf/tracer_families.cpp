@@ -10,6 +10,7 @@
 #include "pagecache.skel.h"
 #include "readahead.skel.h"
 #include "schema/metrics.h"
+#include "syscall_log.skel.h"
 #include "syscalls.skel.h"
 #include "tasks.skel.h"
 
@@ -37,7 +38,7 @@ void configure(Skel* s, const Config& c) {
   if constexpr (requires { ro->user_faults_from_mm; })
     ro->user_faults_from_mm = c.user_faults_from_mm;
   if constexpr (requires { ro->bio_at_start; }) ro->bio_at_start = c.bio_at_start;
-  if constexpr (requires { ro->nr_mmap; }) {
+  if constexpr (requires { ro->map_populate; }) {
     ro->nr_mmap = SYS_mmap;
     ro->nr_madvise = SYS_madvise;
     ro->nr_mlock = SYS_mlock;
@@ -50,6 +51,24 @@ void configure(Skel* s, const Config& c) {
     ro->madv_populate_read = MADV_POPULATE_READ;
     ro->madv_populate_write = MADV_POPULATE_WRITE;
     ro->mlock_onfault = MLOCK_ONFAULT;
+  }
+  if constexpr (requires { ro->nr_openat; }) {  // syscall_log.bpf.c
+    ro->nr_openat = SYS_openat;
+#ifdef SYS_open
+    ro->nr_open = SYS_open;
+#endif
+    ro->nr_read = SYS_read;
+    ro->nr_pread64 = SYS_pread64;
+    ro->nr_readv = SYS_readv;
+    ro->nr_preadv = SYS_preadv;
+    ro->nr_mmap = SYS_mmap;
+    ro->nr_munmap = SYS_munmap;
+    ro->nr_madvise = SYS_madvise;
+    ro->nr_mlock = SYS_mlock;
+    ro->nr_mlock2 = SYS_mlock2;
+    ro->nr_fadvise64 = SYS_fadvise64;
+    ro->nr_close = SYS_close;
+    bpf_map__set_max_entries(s->maps.sc_events, c.syscall_ring_bytes);
   }
 }
 
@@ -72,6 +91,7 @@ FL_SKEL_OPS(readahead);
 FL_SKEL_OPS(pagecache);
 FL_SKEL_OPS(block);
 FL_SKEL_OPS(syscalls);
+FL_SKEL_OPS(syscall_log);
 FL_SKEL_OPS(tasks);
 
 }  // namespace
@@ -155,6 +175,10 @@ const std::vector<FamilySpec>& family_specs() {
        &syscalls_skel,
        {{"tp_btf", {"sys_enter", "sys_exit"}, {"sys_enter", "sys_exit"}, {}}},
        true},
+      {"syscall_log",
+       &syscall_log_skel,
+       {{"tp_btf", {"sc_enter", "sc_exit"}, {"sys_enter", "sys_exit"}, {}}},
+       false},
       {"forks",
        &tasks_skel,
        {{"tp_btf", {"sched_process_fork"}, {"sched_process_fork"}, {}}},

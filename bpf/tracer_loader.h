@@ -30,8 +30,9 @@ namespace faultline::bpf::detail {
 struct Config {
   bool filter_cgroup = false, filter_tgid = false, filter_files = false;
   bool timeline = false, track_unused = false;
-  bool user_faults_from_mm = false;  // faults.bpf.c
-  bool bio_at_start = false;         // block.bpf.c
+  bool user_faults_from_mm = false;           // faults.bpf.c
+  bool bio_at_start = false;                  // block.bpf.c
+  std::size_t syscall_ring_bytes = 2u << 20;  // syscall_log.bpf.c's ring buffer
 };
 
 // A skeleton, type-erased.
@@ -52,7 +53,7 @@ struct Mechanism {
 };
 
 struct FamilySpec {
-  std::string_view name;  // a schema family (families()), or "syscalls", "forks"
+  std::string_view name;  // a schema family (families()), or "syscalls", "syscall_log", "forks"
   const SkelOps* ops;
   std::vector<Mechanism> mechanisms;
   bool carries_unused;  // its programs do never-used bookkeeping (retried without)
@@ -66,8 +67,9 @@ struct Families {
 };
 const Families& families();
 
-// In load order; syscalls only matter with never-used tracking, forks only
-// with a tgid filter (the Tracer skips them otherwise).
+// In load order; syscalls only matter with never-used tracking, syscall_log
+// only with TraceFilter::syscall_log and a file filter, forks only with a
+// tgid filter (the Tracer skips them otherwise).
 const std::vector<FamilySpec>& family_specs();
 const SkelOps& maps_ops();
 

@@ -71,7 +71,7 @@ int Timeline::on_event(void* ctx, void* data, std::size_t size) {
     if (n % self->stride_) return 0;
   }
   self->events_.push_back(
-      {e->ts_ns, e->tgid, kind_name(e->kind), e->ino, e->index, e->nr, e->value, e->order});
+      {e->ts_ns, e->tgid, e->tid, kind_name(e->kind), e->ino, e->index, e->nr, e->value, e->order});
   return 0;
 }
 

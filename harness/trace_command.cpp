@@ -28,6 +28,9 @@
 #include "common/interrupt.h"
 #include "common/process.h"
 #include "common/rss_sampler.h"
+#include "harness/syscall_report.h"
+#include "harness/trace_recording.h"
+#include "schema/metrics.h"
 
 namespace faultline::harness {
 namespace {
@@ -85,6 +88,12 @@ int run_trace(const TraceOptions& o) {
     error(fmt::format("bad --duration '{}' (examples: 10s, 500ms, 2m)", o.duration));
     return 1;
   }
+  if (!o.record_path.empty() && o.files.size() != 1) {
+    error(fmt::format("--record {} needs exactly one --file MODEL (the file it records), not {}",
+                      o.record_path, o.files.size()));
+    return 1;
+  }
+  const bool timeline = o.timeline || !o.record_path.empty();  // --record implies it
   for (int pid : o.pids)
     if (!process_exists(pid)) {
       error(fmt::format("no process with pid {}", pid));
@@ -117,7 +126,8 @@ int run_trace(const TraceOptions& o) {
   TraceFilter filter;
   filter.files = o.files;
   filter.pids = o.pids;
-  filter.timeline = o.timeline;
+  filter.timeline = timeline;
+  filter.syscall_log = !o.files.empty();
   filter.timeline_bytes = o.timeline_mib << 20;
   filter.track_unused = !o.files.empty();
   TraceReport report;
@@ -180,6 +190,7 @@ int run_trace(const TraceOptions& o) {
   error(fmt::format("tracing {} ({} probes attached)", report.filter,
                     report.availability.probes.size()));
 
+  const std::string recorded_at = utc_now_iso8601();
   report.t0_ns = monotonic_ns();
   const auto t0 = std::chrono::steady_clock::now();
   if (!o.command.empty()) {
@@ -198,7 +209,7 @@ int run_trace(const TraceOptions& o) {
   RssSampler rss(report.pids, std::chrono::milliseconds(std::max(10, o.rss_interval_ms)));
 
   while (true) {
-    if (o.timeline) tracer.poll_timeline(0);
+    if (timeline || filter.syscall_log) tracer.poll_timeline(0);
     if (interrupted()) {
       report.interrupted = true;
       break;
@@ -216,18 +227,23 @@ int run_trace(const TraceOptions& o) {
     } else if (!o.pids.empty() && std::none_of(o.pids.begin(), o.pids.end(), process_exists)) {
       break;  // every traced process is gone
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(o.timeline ? 10 : 50));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(timeline || filter.syscall_log ? 10 : 50));
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   report.counters = tracer.snapshot();
   tracer.stop();
   rss.stop();
-  if (o.timeline) {
+  if (timeline) {
     while (tracer.poll_timeline(0) > 0) {
     }
     report.timeline = tracer.take_timeline();
     report.timeline_enabled = true;
   }
+  std::optional<SyscallReport> syscalls;
+  if (!o.files.empty())
+    syscalls = make_syscall_report(tracer.take_syscalls(), tracer.syscalls_dropped(),
+                                   tracer.syscalls_unavailable(), report.counters);
   if (faults_before)
     if (auto after = read_proc_faults(o.pids[0]))
       report.process_faults =
@@ -235,18 +251,50 @@ int run_trace(const TraceOptions& o) {
   report.rss = rss.samples();
   report.peak_rss_bytes = rss.peak_bytes();
 
-  if (!o.quiet) print_summary(stderr, report);
+  if (!o.quiet) {
+    print_summary(stderr, report);
+    if (syscalls) print_syscall_report(stderr, *syscalls);
+  }
+  if (!o.record_path.empty()) {
+    namespace m = faultline::metric;
+    const auto& nm = report.availability.not_measured;
+    RecordingInputs in;
+    in.file = o.files.front();
+    in.command = o.command;
+    in.recorded_at = recorded_at;
+    in.calls = &syscalls->calls;
+    in.timeline = &report.timeline;
+    in.syscalls_measured = !syscalls->not_measured;
+    in.faults_measured = !nm.contains(std::string(m::kBpfFilemapFaults));
+    in.readahead_measured = !nm.contains(std::string(m::kBpfRaSync));
+    in.syscalls_dropped = syscalls->dropped;
+    in.timeline_dropped = report.counters.dropped;
+    in.timeline_stride = tracer.timeline_stride();
+    try {
+      const recording::Recording rec = make_recording(in);
+      std::optional<FsIds> as_user;  // the user's file, with their file rights (under sudo)
+      if (user) as_user.emplace(user->uid, user->gid);
+      recording::write_recording(o.record_path, rec);
+      error(
+          fmt::format("recorded {} events of {} to {}", rec.events.size(), in.file, o.record_path));
+    } catch (const recording::RecordingError& e) {
+      error(fmt::format("cannot write the recording: {}", e.what()));
+      return 1;
+    }
+  }
   if (!o.json_path.empty()) {
     // The user's file, written with their file rights (under sudo).
     std::optional<FsIds> as_user;
     if (user) as_user.emplace(user->uid, user->gid);
+    nlohmann::json j = report_json(report);
+    if (syscalls) j["syscalls"] = syscall_json(*syscalls);
     std::ofstream json(o.json_path);
-    json << report_json(report).dump(1) << "\n";
+    json << j.dump(1) << "\n";
     if (!json) {
       error(fmt::format("cannot write {}: {}", o.json_path, std::strerror(errno)));
       return 1;
     }
-  } else if (o.timeline) {
+  } else if (o.timeline && o.record_path.empty()) {
     error("note: the timeline is only written with --json FILE");
   }
   if (!o.command.empty() && !report.exit_status) {
@@ -284,6 +332,11 @@ void add_trace_command(CLI::App& app) {
   cmd->add_option("--json", opts->json_path,
                   "write everything (summary, RSS, timeline) to FILE as JSON")
       ->type_name("FILE");
+  cmd->add_option("--record", opts->record_path,
+                  "write the program's access sequence on the --file model (reads, faults, "
+                  "populate ranges, readahead windows, its calls) to FILE (recording/README.md); "
+                  "implies --timeline; needs exactly one --file")
+      ->type_name("FILE");
   cmd->add_flag("-q,--quiet", opts->quiet, "no summary on stderr (with --json)");
   cmd->add_flag("--timeline", opts->timeline,
                 "record every event (time, file offset, kind) for plots; see --json");
@@ -302,6 +355,8 @@ void add_trace_command(CLI::App& app) {
   cmd->footer(
       "Examples:\n"
       "  sudo faultline trace --file model.gguf -- ./llama-cli -m model.gguf -p hi -n 1\n"
+      "  sudo faultline trace --file model.gguf --record llama.replay -- ./llama-cli -m "
+      "model.gguf -p hi -n 1\n"
       "  faultline trace -p 4242 --duration 10s --json trace.json");
   cmd->callback([opts] { throw CLI::RuntimeError(run_trace(*opts)); });
 }

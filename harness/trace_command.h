@@ -24,6 +24,7 @@ struct TraceOptions {
   std::vector<int> pids;
   std::string duration;  // "10s", "500ms", "2m"; "" = until the command ends / Ctrl-C
   std::string json_path;
+  std::string record_path;  // --record FILE: the access sequence of the one --file
   bool timeline = false;
   std::size_t timeline_mib = 16;
   int rss_interval_ms = 100;

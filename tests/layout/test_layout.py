@@ -1,7 +1,8 @@
 """The house rules that a newcomer relies on, checked on the tree itself.
 
 - Layering: each folder includes only the folders below it
-  (common <- datasets <- benchmarks <- bpf <- harness), as the folders'
+  (common <- datasets <- benchmarks <- bpf <- harness; recording/ uses
+  only common and is used by benchmarks and above), as the folders'
   READMEs say. faultline-bench's main may use the tracer (bpf/) when it is
   built; nothing else in benchmarks/ may.
 - Every source file stays under 400 lines.
@@ -19,9 +20,10 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MAY_USE = {
     "common": {"common"},
     "datasets": {"common", "datasets"},
-    "benchmarks": {"common", "datasets", "benchmarks", "schema"},
-    "bpf": {"common", "datasets", "benchmarks", "bpf", "schema"},
-    "harness": {"common", "datasets", "benchmarks", "bpf", "harness", "schema"},
+    "recording": {"common", "recording"},
+    "benchmarks": {"common", "datasets", "recording", "benchmarks", "schema"},
+    "bpf": {"common", "datasets", "recording", "benchmarks", "bpf", "schema"},
+    "harness": {"common", "datasets", "recording", "benchmarks", "bpf", "harness", "schema"},
 }
 # Files allowed one more folder, with the reason.
 EXCEPTIONS = {

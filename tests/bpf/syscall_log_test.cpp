@@ -240,6 +240,36 @@ TEST(SyscallLog, PerRangeReadsAreTheReadStrategy) {
   EXPECT_EQ(j["syscalls"]["reads"]["bytes"], file.size());
 }
 
+TEST(SyscallLog, LockRangesAreFileRanges) {
+  SKIP_WITHOUT_TRACE();
+  Scratch s;
+  TempFile file(1u << 20, 7, s.dir);
+  const json j =
+      trace(file.path(), s.dir + "/t.json", {FAULTLINE_TEST_SYSCALLS, "lock", file.path()},
+            {"--record", s.dir + "/t.replay"});
+  const json* lock = find_call(j, "mlock");
+  const json* lock2 = find_call(j, "mlock2");
+  ASSERT_TRUE(lock && lock2) << j["syscalls"].dump();
+  EXPECT_EQ((*lock)["ret"], 0);
+  EXPECT_EQ((*lock)["args"]["offset"], 65536);
+  EXPECT_EQ((*lock)["args"]["bytes"], 65536);
+  EXPECT_EQ((*lock2)["args"]["offset"], 262144);
+  EXPECT_EQ((*lock2)["args"]["bytes"], 131072);
+  EXPECT_EQ((*lock2)["args"]["flags"], "0");
+  const json* adv = find_call(j, "madvise");
+  ASSERT_TRUE(adv);
+  EXPECT_EQ((*adv)["args"]["advice"], "MADV_RANDOM");
+  const json* u = find_call(j, "munmap");
+  ASSERT_TRUE(u);
+  EXPECT_EQ((*u)["args"]["bytes"], file.size());
+  EXPECT_EQ(j["syscalls"]["closest"]["spec"], "mmap:private,advise=random,mlock=soft");
+  std::vector<std::string> populate;
+  for (const auto& e : recording::read_recording(s.dir + "/t.replay").events)
+    if (e.op == recording::Op::kPopulate)
+      populate.push_back(e.detail + " " + std::to_string(e.offset) + "+" + std::to_string(e.bytes));
+  EXPECT_THAT(populate, ::testing::ElementsAre("mlock 65536+65536", "mlock2 262144+131072"));
+}
+
 TEST(SyscallLog, RecordNeedsExactlyOneFile) {
   SKIP_WITHOUT_TRACE();
   const auto out =

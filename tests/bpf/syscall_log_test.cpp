@@ -270,6 +270,21 @@ TEST(SyscallLog, LockRangesAreFileRanges) {
   EXPECT_THAT(populate, ::testing::ElementsAre("mlock 65536+65536", "mlock2 262144+131072"));
 }
 
+TEST(SyscallLog, IoUringReadsAreSaidToBypassTheSyscalls) {
+  SKIP_WITHOUT_TRACE();
+  const std::string fio = find_program("fio");
+  if (fio.empty()) GTEST_SKIP() << "fio is not installed";
+  Scratch s;
+  ColdFile file(8u << 20);
+  const json j = trace(file.path(), s.dir + "/t.json",
+                       {fio, "--name=u", "--filename=" + file.path(), "--ioengine=io_uring",
+                        "--rw=read", "--bs=1M", "--direct=0", "--readonly", "--output=/dev/null"});
+  const json& sc = j["syscalls"];
+  EXPECT_EQ(sc["reads"]["count"], 0);
+  EXPECT_EQ(sc["closest"]["spec"], "uring");
+  EXPECT_THAT(sc["closest"]["notes"].dump(), ::testing::HasSubstr("io_uring reads bypass"));
+}
+
 TEST(SyscallLog, RecordNeedsExactlyOneFile) {
   SKIP_WITHOUT_TRACE();
   const auto out =

@@ -58,6 +58,11 @@ struct {
 #define SC_PARM6(regs) 0
 #endif
 
+/* Calls waiting in sc_pending: sys_exit, which runs for every task on the
+ * system, returns at once when none is (an entry the LRU evicted leaves it
+ * high: the gate only opens more often, never drops a call). */
+__s64 sc_inflight = 0;
+
 enum sc_kind { SC_NONE, SC_OPEN, SC_FD, SC_ADDR };
 
 static __always_inline int kind_of(long id)
@@ -111,35 +116,43 @@ static __always_inline bool traced_file(struct file *f, struct fl_sc_event *e)
   return true;
 }
 
+#define MAX_VMAS 8
+
+/* Walking [addr, end) VMA by VMA (mlock, madvise and mprotect split them):
+ * the file range grows while the VMAs map the traced file contiguously. */
 struct vma_ctx {
   struct fl_sc_event *e;
-  __u64 addr, len;
-  __u32 traced;
+  __u64 addr, end; /* what is left to walk */
+  __u32 found, traced, stop;
 };
 
 static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct vma_ctx *c)
 {
+  c->found = 1;
   struct file *f = vma->vm_file;
-  if (!f || !filter_files)
-    return 0;
-  struct inode *inode = f->f_inode;
-  if (!inode)
-    return 0;
-  __u64 ino = inode->i_ino;
+  struct inode *inode = f ? f->f_inode : NULL;
   struct fl_file *file;
-  if (!file_ok(inode->i_sb->s_dev, ino, &file))
+  if (!inode || !filter_files || !file_ok(inode->i_sb->s_dev, inode->i_ino, &file)) {
+    c->stop = 1;
     return 0;
+  }
   __u64 start = vma->vm_start, end = vma->vm_end;
   __u64 lo = c->addr > start ? c->addr : start;
-  __u64 hi = c->addr + c->len;
-  if (hi > end || hi < c->addr)
-    hi = end;
-  c->e->ino = ino;
-  c->e->file_flags = f->f_flags;
-  c->e->file_offset = (vma->vm_pgoff << 12) + (lo - start);
-  c->e->file_bytes = hi > lo ? hi - lo : 0;
-  c->e->has_range = FL_SC_RANGE;
-  c->traced = 1;
+  __u64 hi = c->end < end ? c->end : end;
+  __u64 off = (vma->vm_pgoff << 12) + (lo - start);
+  if (c->traced && (inode->i_ino != c->e->ino || off != c->e->file_offset + c->e->file_bytes)) {
+    c->stop = 1; /* another file, or not the next part of this one */
+    return 0;
+  }
+  if (!c->traced) {
+    c->e->ino = inode->i_ino;
+    c->e->file_flags = f->f_flags;
+    c->e->file_offset = off;
+    c->e->has_range = FL_SC_RANGE;
+    c->traced = 1;
+  }
+  c->e->file_bytes += hi > lo ? hi - lo : 0;
+  c->addr = end;
   return 0;
 }
 
@@ -175,8 +188,15 @@ int BPF_PROG(sc_enter, struct pt_regs *regs, long id)
       e.has_range = FL_SC_RANGE;
     }
   } else if (kind == SC_ADDR) {
-    struct vma_ctx c = {.e = &e, .addr = e.args[0], .len = e.args[1]};
-    bpf_find_vma(bpf_get_current_task_btf(), c.addr, vma_cb, &c, 0);
+    struct vma_ctx c = {.e = &e, .addr = e.args[0], .end = e.args[0] + e.args[1]};
+    if (c.end < c.addr)
+      c.end = ~0ULL;
+    for (int i = 0; i < MAX_VMAS && c.addr < c.end && !c.stop; i++) {
+      c.found = 0;
+      bpf_find_vma(bpf_get_current_task_btf(), c.addr, vma_cb, &c, 0);
+      if (!c.found)
+        break;
+    }
     if (!c.traced)
       return 0;
   }
@@ -184,19 +204,25 @@ int BPF_PROG(sc_enter, struct pt_regs *regs, long id)
   e.tid = tid;
   e.tgid = bpf_get_current_pid_tgid() >> 32;
   e.enter_ns = bpf_ktime_get_ns();
-  bpf_map_update_elem(&sc_pending, &tid, &e, BPF_ANY);
+  if (bpf_map_update_elem(&sc_pending, &tid, &e, BPF_NOEXIST) == 0)
+    __sync_fetch_and_add(&sc_inflight, 1);
+  else
+    bpf_map_update_elem(&sc_pending, &tid, &e, BPF_ANY); /* a call that never exited */
   return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sc_exit, struct pt_regs *regs, long ret)
 {
+  if (sc_inflight <= 0)
+    return 0;
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   struct fl_sc_event *p = bpf_map_lookup_elem(&sc_pending, &tid);
   if (!p)
     return 0;
   struct fl_sc_event e = *p;
-  bpf_map_delete_elem(&sc_pending, &tid);
+  if (bpf_map_delete_elem(&sc_pending, &tid) == 0)
+    __sync_fetch_and_add(&sc_inflight, -1);
   e.ret = ret;
   e.exit_ns = bpf_ktime_get_ns();
   long id = e.nr;

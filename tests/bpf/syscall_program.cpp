@@ -8,9 +8,13 @@
 //   faultline-test-syscalls llama FILE   as llama.cpp's default load:
 //       fadvise SEQUENTIAL, mmap MAP_SHARED|MAP_POPULATE, madvise WILLNEED
 //   faultline-test-syscalls tensors FILE preads ranges of varying sizes, in order
+//   faultline-test-syscalls lock FILE    mmap(PROT_READ, MAP_PRIVATE) of the whole
+//       file, madvise(RANDOM) of it, mlock of [64K, 128K), mlock2(0) of
+//       [256K, 384K), munmap of the whole mapping
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -52,7 +56,7 @@ int map_like_llama(int fd, size_t size, bool fragment) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: %s known|llama|tensors FILE\n", argv[0]);
+    std::fprintf(stderr, "usage: %s known|llama|tensors|lock FILE\n", argv[0]);
     return 2;
   }
   const std::string mode = argv[1];
@@ -69,6 +73,15 @@ int main(int argc, char** argv) {
     rc = map_like_llama(fd, size, true);
   } else if (mode == "llama") {
     rc = map_like_llama(fd, size, false);
+  } else if (mode == "lock") {
+    void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) return fail("mmap");
+    char* c = static_cast<char*>(p);
+    if (madvise(p, size, MADV_RANDOM) != 0) return fail("madvise");
+    if (mlock(c + 65536, 65536) != 0) return fail("mlock");
+    // glibc turns mlock2(..., 0) into mlock: the syscall itself.
+    if (syscall(SYS_mlock2, c + 262144, 131072, 0) != 0) return fail("mlock2");
+    if (munmap(p, size) != 0) return fail("munmap");
   } else if (mode == "tensors") {
     off_t off = 0;
     for (size_t i = 0; off < off_t(size); ++i) {

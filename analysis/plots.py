@@ -198,7 +198,7 @@ def faults_plot(rc, outdir, prefix):
 
 
 def _first_with(rc, strategy, pattern, getter):
-    cell = rc.get(strategy, pattern, "cold")
+    cell = rc.row_cell(strategy, pattern, "cold")
     if cell is None:
         return None
     for row in sorted(cell.ok_rows, key=lambda r: (not r[schema.TRACED], r[schema.REP])):
@@ -211,7 +211,7 @@ def _first_with(rc, strategy, pattern, getter):
 def rss_time_plot(rc, outdir, prefix):
     pattern = rc.headline_pattern
     series = []
-    for s in rc.strategies:
+    for s in rc.table_strategies:
         samples = _first_with(rc, s, pattern, load_runs.rss_samples)
         if samples:
             series.append((s, samples))
@@ -253,7 +253,8 @@ def heatmap_plot(rc, strategy, events, outdir, prefix):
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("file offset (MiB)")
     ax.set_title("Fault heatmap: %s, %s pass, cold (%s)"
-                 % (strategy, rc.headline_pattern, rc.run.label))
+                 % (strategy, schema.PROGRAM_PATTERN if schema.is_program(strategy)
+                    else rc.headline_pattern, rc.run.label))
     name = prefix + "heatmap-" + slug(strategy)
     png, svg = _save(fig, outdir, name)
     return Plot(name, "Fault heatmap: %s" % strategy, "File offset against time of the "
@@ -281,7 +282,7 @@ def make_plots(all_run_cells, outdir):
                     label, what, " (no RSS samples in raw/*.trace.json or raw/*.rss.json)"
                     if make is rss_time_plot else ""))
         heatmaps = 0
-        for strategy in rc.strategies:
+        for strategy in rc.table_strategies:
             events = _first_with(rc, strategy, rc.headline_pattern, load_runs.timeline_events)
             if events:
                 p = heatmap_plot(rc, strategy, events, outdir, prefix)

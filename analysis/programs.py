@@ -145,8 +145,12 @@ def _times(a, b):
 def comparisons(rc):
     """(label, program, text) per program with a cold cell: its load against the
     strategies' (ready_ms, the startup pattern): the fastest and `read`."""
+    from analysis import fidelity
     out = []
     pattern = rc.startup_pattern
+    paired = {}
+    for pair in fidelity.pairs(rc)[0]:
+        paired.setdefault(pair.program, []).append(pair.preset)
     for program in rc.programs:
         cell = rc.get(program, schema.PROGRAM_PATTERN, "cold")
         ready = _median(cell, schema.READY_MS)
@@ -164,6 +168,11 @@ def comparisons(rc):
         base_ms = dict((s, m) for m, s in ranked).get(BASELINE)
         if base_ms and best != BASELINE:
             text += "; %s `%s` (%s ms)" % (_times(ready, base_ms), BASELINE, units.ms(base_ms))
+        for preset in paired.get(program, ()):
+            m = _median(rc.get(preset, pattern, "cold"), schema.READY_MS)
+            if m and preset not in (best, BASELINE):
+                text += "; %s `%s` (%s ms), the preset paired with it" % (
+                    _times(ready, m), preset, units.ms(m))
         diff = baseline_difference(cell, rc.get(program, schema.PROGRAM_BASELINE_PATTERN,
                                                 "cold"), schema.READY_MS)
         if diff is not None:

@@ -71,6 +71,16 @@ def _command(plan, name, key):
     return None
 
 
+def _row_command(cell):
+    """The argv a program row says ran (its optional `command` field), when plan.json
+    has no "commands"."""
+    for row in (cell.ok_rows + cell.failed_rows) if cell else []:
+        argv = row.get("command")  # not a metric: the row field of program cells
+        if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv):
+            return " ".join(argv)
+    return None
+
+
 def sections(rc):
     out = []
     for program in rc.programs:
@@ -80,7 +90,8 @@ def sections(rc):
         base = {c: rc.get(program, schema.PROGRAM_BASELINE_PATTERN, c) for c in caches}
         with_base = [c for c in caches if base[c] is not None]
         lines = []
-        argv = _command(rc.run.plan, name, "argv")
+        argv = _command(rc.run.plan, name, "argv") or _row_command(
+            rc.get(program, schema.PROGRAM_PATTERN, caches[0]) if caches else None)
         if argv:
             lines.append("command: `%s`" % argv)
         if with_base:

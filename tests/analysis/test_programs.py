@@ -127,6 +127,11 @@ class ProgramsTest(unittest.TestCase):
                       "200 (198–202) | 800 |", "**your program `%s`**" % pf.NODE,
                       "- `%s`: readahead read 92,000 pages" % pf.PROGRAM):
             self.assertIn(words, md)
+        with open(os.path.join(self.run, "report.html"), encoding="utf-8") as f:
+            html = f.read()
+        for words in ("<h2>Programs</h2>", "<code>%s</code> (program)</td>" % pf.PROGRAM,
+                      "your program <code>%s</code>" % pf.NODE, "<th>cold − baseline</th>"):
+            self.assertIn(words, html)
         with open(os.path.join(self.run, "results.csv"), encoding="utf-8") as f:
             strategies = {r["strategy"] for r in csv.DictReader(f)}
         self.assertIn(pf.PROGRAM, strategies)

@@ -212,6 +212,11 @@ def tables(rc):
             program_cell = rc.get(pair.program, schema.PROGRAM_PATTERN, cache)
             if program_cell is None:
                 continue
+            if not program_cell.ok_rows:
+                notes.append("%s: `%s` (%s): no repetition finished, so no fidelity table "
+                             "against `%s` (see Repetitions that did not finish)"
+                             % (rc.run.label, pair.program, cache, pair.preset))
+                continue
             table_notes = []
             pattern = _preset_pattern(rc, pair, cache, table_notes)
             preset_cell = rc.get(pair.preset, pattern, cache)

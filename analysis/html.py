@@ -143,7 +143,8 @@ def render(doc):
                                                      else "", escape(sec.program)))
             out.append('<ul class="lines">%s</ul>' % "".join(
                 "<li>%s</li>" % _code_spans(line) for line in sec.lines))
-            out.append(_plain_table(sec.head, sec.rows))
+            if sec.rows:
+                out.append(_plain_table(sec.head, sec.rows))
     if doc.fidelity:
         out.append('<h2>Fidelity</h2><p class="legend">%s</p>' % _code_spans(fidelity.ABOUT))
         for t in doc.fidelity:

@@ -42,7 +42,7 @@ def render(doc, plots_rel="plots"):
         for sec in doc.programs:
             out += ["### %s`%s`" % (sec.label + ": " if doc.multi else "", sec.program), ""]
             out += ["- " + line for line in sec.lines] + [""]
-            out += [_table(sec.head, sec.rows), ""]
+            out += [_table(sec.head, sec.rows), ""] if sec.rows else []
     if doc.fidelity:
         out += ["## Fidelity", "", fidelity.ABOUT, ""]
         for t in doc.fidelity:

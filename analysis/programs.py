@@ -87,6 +87,8 @@ def sections(rc):
         name = program[len(schema.PROGRAM_PREFIX):]
         caches = [c for c in schema.CACHES
                   if rc.get(program, schema.PROGRAM_PATTERN, c) is not None]
+        failed = [c for c in caches if not rc.get(program, schema.PROGRAM_PATTERN, c).ok_rows]
+        caches = [c for c in caches if c not in failed]
         base = {c: rc.get(program, schema.PROGRAM_BASELINE_PATTERN, c) for c in caches}
         with_base = [c for c in caches if base[c] is not None]
         lines = []
@@ -104,6 +106,9 @@ def sections(rc):
         else:
             lines.append("no `--command-baseline` for it in this run: raw figures only (they "
                          "include the runtime's own cost)")
+        if failed:
+            lines.append("%s: no repetition finished (see Repetitions that did not finish)"
+                         % ", ".join(failed))
         head = ["metric"]
         for c in caches:
             head.append(c)
@@ -184,6 +189,15 @@ def comparisons(rc):
             if m and preset not in (best, BASELINE):
                 text += "; %s `%s` (%s ms), the preset paired with it" % (
                     _times(ready, m), preset, units.ms(m))
+        forward = rc.headline_pattern
+        if forward != pattern:
+            done = sorted((m, s) for s in rc.strategies
+                          for m in [_median(rc.get(s, forward, "cold"), schema.TOTAL_MS)] if m)
+            if done:
+                text += ("; %s `%s` (%s ms) to the end of its `%s` pass (every weight read "
+                         "once: a fairer match for a loader that reads the model before it is "
+                         "ready)" % (_times(ready, done[0][0]), done[0][1],
+                                     units.ms(done[0][0]), forward))
         diff = baseline_difference(cell, rc.get(program, schema.PROGRAM_BASELINE_PATTERN,
                                                 "cold"), schema.READY_MS)
         if diff is not None:

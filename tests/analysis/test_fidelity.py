@@ -122,6 +122,24 @@ class FidelityTest(unittest.TestCase):
             # the naming rule still pairs the other program
             self.assertIn(pf.PROGRAM, {t.pair.program for t in tables})
 
+    def test_a_program_cell_that_never_finished_is_a_note(self):
+        run = pf.build(self.tmp)
+
+        def fail(row):
+            if row["cell"] == "load/%s/program/cold" % pf.PROGRAM:
+                row.update(status="timeout", error="never printed its ready line")
+        support.edit_rows(run, fail)
+        tables, notes = fidelity.tables(pf.load(run))
+        self.assertFalse([t for t in tables if t.pair.program == pf.PROGRAM
+                          and t.cache == "cold"])
+        self.assertTrue([t for t in tables if t.pair.program == pf.PROGRAM
+                         and t.cache == "warm"])
+        self.assertIn("`%s` (cold): no repetition finished" % pf.PROGRAM, notes[0])
+        from analysis import programs
+        sec = [s for s in programs.sections(pf.load(run)) if s.program == pf.PROGRAM][0]
+        self.assertIn("cold: no repetition finished", sec.lines[-1])
+        self.assertEqual(sec.head[1], "warm")
+
     def test_verdict_edges(self):
         S = fidelity.Side
         prog = S(object(), 100.0, 3)

@@ -69,6 +69,8 @@ class ProgramsTest(unittest.TestCase):
                       "`mmap:private` (0.01 ms)", lines[pf.PROGRAM])
         self.assertIn("as fast as `read` (1000 ms)", lines[pf.PROGRAM])
         self.assertIn("800 ms without the runtime's own cost", lines[pf.PROGRAM])
+        self.assertIn("1.96× slower than `mmap:private,populate` (510 ms) to the end of its "
+                      "`forward` pass", lines[pf.PROGRAM])
         self.assertIn("1.43× faster than `read`", lines[pf.NODE])
         self.assertIn("1.40× slower than `mmap:private,populate` (500 ms), the preset paired",
                       lines[pf.NODE])

@@ -99,6 +99,17 @@ def _plain_table(head, rows):
                                                         for c in r) for r in rows)))
 
 
+def _fidelity_table(rows):
+    """The fidelity rows, verdicts marked: faithful green, differs amber."""
+    def cell(text):
+        cls = ("best" if text == "faithful" else "noisy" if text.startswith("differs") else "")
+        return '<td%s>%s</td>' % (' class="%s"' % cls if cls else "", escape(text))
+    return ('<div class="scroll"><table><thead><tr>%s</tr></thead><tbody>%s</tbody></table>'
+            "</div>" % ("".join("<th>%s</th>" % escape(h) for h in fidelity.HEAD),
+                        "".join("<tr>%s</tr>" % "".join(cell(c) for c in r)
+                                for r in rows)))
+
+
 def _code_spans(text):
     """Escapes text and turns `x` into <code>x</code>."""
     parts = escape(text).split("`")
@@ -153,7 +164,7 @@ def render(doc):
             if t.notes:
                 out.append('<ul class="lines">%s</ul>' % "".join(
                     '<li class="warn">⚠ %s</li>' % _code_spans(n) for n in t.notes))
-            out.append(_plain_table(fidelity.HEAD, fidelity.rows(t)))
+            out.append(_fidelity_table(fidelity.rows(t)))
     out.append("<h2>What the kernel did</h2>")
     out.append('<ul class="lines">%s</ul>' % "".join(
         "<li>%s<code>%s</code>: %s</li>" % (escape(e.label) + ": " if doc.multi else "",

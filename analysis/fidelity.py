@@ -117,10 +117,17 @@ def ratio(side, program):
         return None
     if program.median == 0:
         return 1.0 if side.median == 0 else None
+    if program.median < 0:
+        return None  # a program's figure minus its baseline's below 0: no ratio to it
     return side.median / program.median
 
 
-def verdict(side, program):
+def times(r):
+    """'1.41×', '0.0012×'."""
+    return ("%.2f×" if 0.1 <= r < 100 else "%.3g×") % r
+
+
+def verdict(side, program, line_metric=None):
     if side.cell is None and side.why == "no such cell in this run":
         return "–"
     if program.median is None:
@@ -129,10 +136,12 @@ def verdict(side, program):
         return "not measured (%s)" % side.why
     r = ratio(side, program)
     if r is None:
-        return "differs: the program's is 0"
+        return "differs: the program's is %s" % (
+            "0" if program.median == 0 else "below 0 (%s)" % units.fmt_metric(
+                line_metric, program.median) if line_metric else "below 0")
     if abs(r - 1) <= TOLERANCE + 1e-12:
         return "faithful"
-    return "differs: %.2f×" % r
+    return "differs: " + times(r)
 
 
 def _plan_pairs(rc, notes):
@@ -275,9 +284,10 @@ def rows(t):
     for line in t.lines:
         out.append([line.label, _fmt(line, line.program), _fmt(line, line.preset),
                     units.ratio(ratio(line.preset, line.program)),
-                    verdict(line.preset, line.program), _fmt(line, line.replay),
+                    verdict(line.preset, line.program, line.metrics[0]),
+                    _fmt(line, line.replay),
                     units.ratio(ratio(line.replay, line.program)),
-                    verdict(line.replay, line.program)])
+                    verdict(line.replay, line.program, line.metrics[0])])
     return out
 
 
@@ -302,5 +312,5 @@ def records(tables_):
                               "replay": _side_record(line.replay)},
                    "preset_ratio": ratio(line.preset, line.program),
                    "replay_ratio": ratio(line.replay, line.program),
-                   "preset_verdict": verdict(line.preset, line.program),
-                   "replay_verdict": verdict(line.replay, line.program)}
+                   "preset_verdict": verdict(line.preset, line.program, line.metrics[0]),
+                   "replay_verdict": verdict(line.replay, line.program, line.metrics[0])}

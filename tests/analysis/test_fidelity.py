@@ -57,7 +57,7 @@ class FidelityTest(unittest.TestCase):
         self.assertEqual(bio[4], "not measured (%s)" % pf.BIO_OFF)
         self.assertEqual(bio[7], "faithful")
         # a measured 0 is a value, not a gap
-        self.assertEqual(line(t, "RSS anon")[2:5], ["0 B", "×0", "differs: 0.00×"])
+        self.assertEqual(line(t, "RSS anon")[2:5], ["0 B", "×0", "differs: 0×"])
         # warm has no replay cell: dashes, no verdict
         warm = table(tables, pf.PROGRAM, "warm")
         self.assertIsNone(warm.replay)
@@ -152,6 +152,11 @@ class FidelityTest(unittest.TestCase):
                          "differs: the program's is 0")
         self.assertEqual(fidelity.verdict(S(object(), 5.0, 3), S(object(), why="off")),
                          "not measured (program: off)")
+        self.assertEqual(fidelity.verdict(S(object(), 0.12, 3), prog), "differs: 0.0012×")
+        below = S(object(), -53248.0, 3)  # a figure minus its baseline's, below 0
+        self.assertIsNone(fidelity.ratio(S(object(), 45056.0, 3), below))
+        self.assertEqual(fidelity.verdict(S(object(), 45056.0, 3), below, "rss_file_bytes"),
+                         "differs: the program's is below 0 (-52 KiB)")
 
     def test_report_has_the_table_in_every_format(self):
         run = pf.build(self.tmp, fidelity={"cmd:ghost": "read", pf.NODE: "mmap:private,populate"})

@@ -65,15 +65,27 @@ class ProgramsTest(unittest.TestCase):
         self.assertEqual(with_programs, [r.text() for r in recommend.recommend([plain()])])
         self.assertFalse([t for t in with_programs if "cmd:" in t])
         lines = dict((p, t) for _, p, t in programs.comparisons(self.rc))
-        self.assertIn("its cold load (ready_ms 1000 ms) is 100000× slower than "
-                      "`mmap:private` (0.01 ms)", lines[pf.PROGRAM])
+        # it read the model before ready: against the strategies that did too
+        self.assertIn("its cold load (ready_ms 1000 ms) is 2.00× slower than "
+                      "`mmap:private,populate` (500 ms), the fastest strategy that, like it, "
+                      "read the model before ready (pattern `none`)", lines[pf.PROGRAM])
+        self.assertIn("1.05× slower than `llama.cpp:no-mmap` (950 ms), the preset paired",
+                      lines[pf.PROGRAM])
         self.assertIn("as fast as `read` (1000 ms)", lines[pf.PROGRAM])
         self.assertIn("800 ms without the runtime's own cost", lines[pf.PROGRAM])
         self.assertIn("1.96× slower than `mmap:private,populate` (510 ms) to the end of its "
                       "`forward` pass", lines[pf.PROGRAM])
         self.assertIn("1.43× faster than `read`", lines[pf.NODE])
-        self.assertIn("1.40× slower than `mmap:private,populate` (500 ms), the preset paired",
-                      lines[pf.NODE])
+        self.assertIn("1.40× slower than `mmap:private,populate` (500 ms), the fastest "
+                      "strategy that, like it, read", lines[pf.NODE])
+
+        def reads_nothing(row):
+            if row["strategy"] == pf.NODE:
+                row["metrics"]["read_bytes"] = 0
+        support.edit_rows(self.run, reads_nothing)
+        lines = dict((p, t) for _, p, t in programs.comparisons(pf.load(self.run)))
+        self.assertIn("is 70000× slower than `mmap:private` (0.01 ms), the fastest strategy to "
+                      "ready (pattern `none`)", lines[pf.NODE])
 
     def test_baseline_is_subtracted_beside_the_raw_figure(self):
         sec = {s.program: s for s in programs.sections(self.rc)}

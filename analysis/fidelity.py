@@ -43,7 +43,7 @@ METRICS = [
     ("minor faults", (schema.MINOR_FAULTS,)),
     ("RSS file", (schema.RSS_FILE_BYTES,)),
     ("RSS anon", (schema.RSS_ANON_BYTES,)),
-    ("ready (ms)", (schema.READY_MS,)),
+    ("ready (ms)", (schema.READY_MS,)),  # the preset's and replay's: total_ms (SIDE_METRIC)
 ]
 
 # With a --command-baseline, these also appear as the program's median minus the
@@ -93,6 +93,21 @@ def _values(cell, metrics):
     rows = cell.rows_for(metrics[0])
     return [sum(r[schema.METRICS][m] for m in metrics) for r in rows
             if all(m in r[schema.METRICS] for m in metrics)]
+
+
+# What a preset's or a replay's cell is read for where the program's metric is another:
+# a program is ready when its load is done; a strategy cell's load plus its pattern's pass
+# is total_ms (= ready_ms for pattern none; a replay does the recorded accesses in its pass).
+SIDE_METRIC = {schema.READY_MS: schema.TOTAL_MS}
+
+
+def _other(cell, metrics):
+    """A preset's or replay's Side: SIDE_METRIC's stand-in when the cell has it."""
+    if cell is not None and len(metrics) == 1 and metrics[0] in SIDE_METRIC:
+        side = _side(cell, (SIDE_METRIC[metrics[0]],))
+        if side.median is not None:
+            return side
+    return _side(cell, metrics)
 
 
 def _side(cell, metrics):
@@ -234,8 +249,8 @@ def tables(rc):
             lines = []
             for label, metrics in METRICS:
                 program = _side(program_cell, metrics)
-                lines.append(Line(label, metrics, program, _side(preset_cell, metrics),
-                                  _side(replay_cell, metrics) if replay else
+                lines.append(Line(label, metrics, program, _other(preset_cell, metrics),
+                                  _other(replay_cell, metrics) if replay else
                                   Side(None, why="no such cell in this run")))
             base_cell = rc.get(pair.program, schema.PROGRAM_BASELINE_PATTERN, cache)
             for label, metrics in METRICS if base_cell else []:
@@ -246,8 +261,8 @@ def tables(rc):
                            if raw.median is not None and base.median is not None else
                            Side(program_cell, why=raw.why or "baseline: " + base.why))
                 lines.append(Line(label + " − baseline", metrics, program,
-                                  _side(preset_cell, metrics),
-                                  _side(replay_cell, metrics) if replay else
+                                  _other(preset_cell, metrics),
+                                  _other(replay_cell, metrics) if replay else
                                   Side(None, why="no such cell in this run")))
             out.append(Table(rc.run.label, pair, cache, pattern, replay, lines, table_notes))
     return out, notes
@@ -270,8 +285,10 @@ def legend(t):
         " (no replay cell of the preset: another strategy's)") if t.replay
         else "replay: no `replay:` cell in this run")
     return ("program: pattern `program`; preset: pattern `%s`; %s; paired by %s. Medians "
-            "(bpf_* over the traced repetitions, the rest over the untraced ones); ratio = "
-            "side / program; faithful: within ±%d %% of the program"
+            "(bpf_* over the traced repetitions, the rest over the untraced ones); ready: the "
+            "program's ready_ms against the preset's and the replay's total_ms (their load "
+            "and their pattern's pass: a replay does the recorded accesses in its pass); "
+            "ratio = side / program; faithful: within ±%d %% of the program"
             % (t.preset_pattern, replay, t.pair.source, TOLERANCE * 100))
 
 

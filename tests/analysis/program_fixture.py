@@ -14,6 +14,7 @@ Hand-checkable fidelity, cold, program vs preset (replay):
   ready_ms 1000 vs 950 (0.95, faithful);
   readahead windows 25+33=58 vs 1+32=33 (0.57, differs);
   bpf_ra_pages 92000 vs 67600 (0.73, differs), replay 90000 (0.98, faithful);
+  the replay's total_ms 1010 against the program's ready_ms (1.01, faithful);
   bpf_bio_bytes measured for the program, not for the preset (its reason: BIO_OFF);
   rss_anon_bytes 300 MiB vs 0.
 Baseline (cold): ready_ms 200, rss_anon_bytes 50 MiB, rss_file_bytes 10 MiB."""

@@ -16,7 +16,9 @@ cell is measured at its ready line, before it uses the weights; llama.cpp's
 loader reads, or maps and populates, the weights inside the load, which is what
 the preset's `none` cell does too), else `forward`; the replay: the preset's
 own cell of a `replay:` pattern, else the first strategy of the run (plan
-order) that has one (named in the table). bpf_* come from traced repetitions,
+order) that has one (named in the table). The program's ready_ms is set against
+their total_ms (load + pass: a replay's accesses are its pass; = ready_ms for
+pattern none). bpf_* come from traced repetitions,
 everything else from untraced ones (cells.py). A metric one side did not
 measure is "not measured (<reason>)", never 0, and gets no verdict."""
 

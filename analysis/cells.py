@@ -152,6 +152,15 @@ class Cell:
         return t.median / u.median - 1, t, u
 
 
+def plan_command_names(plan):
+    """The NAMEs of plan.json "commands" ([{"name", "argv", ...}]), in order; what is not
+    an object with a string name is left out."""
+    commands = plan.get("commands")
+    if not isinstance(commands, list):
+        return []
+    return [c["name"] for c in commands if isinstance(c, dict) and isinstance(c.get("name"), str)]
+
+
 def _ordered(seen, preferred):
     out = [x for x in dict.fromkeys(preferred) if x in seen]
     return out + [x for x in seen if x not in out]
@@ -176,14 +185,32 @@ class RunCells:
             summaries = {m: stats.summarize(cell.values(m)) for m in names}
             cell.metrics = {m: s for m, s in summaries.items() if s is not None}
         seen_strategies = list(dict.fromkeys(k[0] for k in self.cells))
-        seen_patterns = list(dict.fromkeys(k[1] for k in self.cells))
+        seen_patterns = list(dict.fromkeys(k[1] for k in self.cells
+                                           if not schema.is_program(k[0])))
         plan_strategies = [s for s in run.plan.get("strategies", []) if isinstance(s, str)]
         plan_patterns = [p for p in run.plan.get("patterns", []) if isinstance(p, str)]
-        self.strategies = _ordered(seen_strategies, [BASELINE] + plan_strategies)
+        # Strategies are what faultline can recommend; programs (cmd:NAME) are measured
+        # beside them but never compete with them (a program is not a strategy).
+        self.strategies = _ordered([s for s in seen_strategies if not schema.is_program(s)],
+                                   [BASELINE] + plan_strategies)
+        self.programs = _ordered([s for s in seen_strategies if schema.is_program(s)],
+                                 [schema.PROGRAM_PREFIX + n for n in plan_command_names(run.plan)])
         self.patterns = _ordered(seen_patterns, plan_patterns)
 
     def get(self, strategy, pattern, cache):
         return self.cells.get((strategy, pattern, cache))
+
+    def row_cell(self, strategy, pattern, cache):
+        """The cell a table or plot row shows for `pattern`: a program's own `program`
+        cell whatever the pattern (a program has one way to load: its own)."""
+        if schema.is_program(strategy):
+            return self.get(strategy, schema.PROGRAM_PATTERN, cache)
+        return self.get(strategy, pattern, cache)
+
+    @property
+    def table_strategies(self):
+        """The rows of the headline and the plots: the strategies, then the programs."""
+        return self.strategies + self.programs
 
     @property
     def headline_pattern(self):
@@ -192,7 +219,9 @@ class RunCells:
         if "forward" in self.patterns:
             return "forward"
         touching = [p for p in self.patterns if p != schema.NO_ACCESS_PATTERN]
-        return touching[0] if touching else self.patterns[0]
+        if touching:
+            return touching[0]
+        return self.patterns[0] if self.patterns else schema.NO_ACCESS_PATTERN
 
     @property
     def startup_pattern(self):
@@ -201,8 +230,10 @@ class RunCells:
                 else self.headline_pattern)
 
     def ordered_cells(self):
-        order = {s: i for i, s in enumerate(self.strategies)}
-        porder = {p: i for i, p in enumerate(self.patterns)}
+        order = {s: i for i, s in enumerate(self.table_strategies)}
+        porder = {p: i for i, p in enumerate(self.patterns + list(schema.PROGRAM_PATTERNS))}
+        porder.update({p: len(porder) + i for i, p in enumerate(
+            dict.fromkeys(k[1] for k in self.cells if k[1] not in porder))})
         return sorted(self.cells.values(),
                       key=lambda c: (order[c.strategy], porder[c.pattern], c.cache))
 

@@ -40,7 +40,8 @@ def compared_metrics():
     return [schema.READY_MS, schema.FIRST_PASS_MS, schema.TOTAL_MS, schema.GBPS,
             schema.READ_GBPS, schema.READ_AMPLIFICATION, schema.TOUCH_P50_US,
             schema.TOUCH_P99_US, schema.RSS_BYTES, schema.RSS_FILE_BYTES, schema.RSS_ANON_BYTES,
-            schema.PEAK_RSS_BYTES, schema.PSS_BYTES, schema.MAJOR_FAULTS, schema.MINOR_FAULTS,
+            schema.PEAK_RSS_BYTES, schema.PSS_BYTES, schema.RSS_MODEL_BYTES, schema.MAJOR_FAULTS,
+            schema.MINOR_FAULTS,
             schema.READ_BYTES, schema.TASK_CLOCK_MS, schema.FLEET_READY_MS,
             schema.FLEET_RSS_BYTES, schema.FLEET_PSS_BYTES]
 

@@ -3,8 +3,8 @@ report.html are two renderings of one Document."""
 
 from dataclasses import dataclass, field
 
-from analysis import (amplification, calibration, cells, explain, provenance, recommend,
-                      schema, storage_limit, tables, units)
+from analysis import (amplification, calibration, cells, explain, fidelity, programs,
+                      provenance, recommend, schema, storage_limit, tables, units)
 
 
 @dataclass
@@ -22,6 +22,9 @@ class Document:
     appendix: list = field(default_factory=list)     # [(label, lines, head, rows)]
     plots: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    programs: list = field(default_factory=list)     # programs.Section
+    program_lines: list = field(default_factory=list)  # [(label, program, text)]
+    fidelity: list = field(default_factory=list)     # fidelity.Table
 
     @property
     def multi(self):
@@ -90,7 +93,14 @@ def build(runs):
                 for rc in run_cells for r in rc.run.failed_rows]
     notes = list(headline.notes)
     caveats, sources, amplified, appendix = [], [], [], []
+    sections, program_lines, fidelity_tables = [], [], []
     for rc in run_cells:
+        sections += programs.sections(rc)
+        program_lines += programs.comparisons(rc)
+        notes += programs.unknown_commands(rc)
+        found, fidelity_notes = fidelity.tables(rc)
+        fidelity_tables += found
+        notes += fidelity_notes
         skipped = rc.run.plan.get("skipped")
         if isinstance(skipped, list):
             notes += ["%s: skipped %s" % (rc.run.label, s) for s in skipped if isinstance(s, str)]
@@ -114,4 +124,5 @@ def build(runs):
         explanations=explain.explain(run_cells),
         recommendations=recommend.recommend(run_cells),
         host_rows=[(rc.run.label, host_facts(rc)) for rc in run_cells],
-        failures=failures, notes=notes)
+        failures=failures, notes=notes, programs=sections, program_lines=program_lines,
+        fidelity=fidelity_tables)

@@ -1,7 +1,7 @@
 """"What the kernel did": one line per strategy from the tracer's counters
 (bpf_*, traced repetitions) and the first-touch latency (touch_*, untraced),
 read from the cold cell of the headline pattern (the model loaded and used
-once from storage). A counter the tracer did not measure is never read as 0:
+once from storage; a program's own `program` cell). A counter the tracer did not measure is never read as 0:
 its sentence becomes "<what>: not measured here: <reason>". The counters cover
 the whole cell process (results/README.md)."""
 
@@ -170,7 +170,7 @@ def _not_traced(cell):
 
 
 def explain_strategy(rc, strategy):
-    pattern = rc.headline_pattern
+    pattern = schema.PROGRAM_PATTERN if schema.is_program(strategy) else rc.headline_pattern
     cell = rc.get(strategy, pattern, "cold")
     if cell is None or not cell.ok_rows:
         return "no successful cold `%s` cell to explain" % pattern
@@ -202,6 +202,6 @@ def explain_strategy(rc, strategy):
 def explain(all_run_cells):
     out = []
     for rc in all_run_cells:
-        for strategy in rc.strategies:
+        for strategy in rc.table_strategies:  # programs too: their own `program` cell
             out.append(Explanation(rc.run.label, strategy, explain_strategy(rc, strategy)))
     return out

@@ -5,7 +5,7 @@ sideways on a phone instead of overflowing."""
 import base64
 from html import escape
 
-from analysis import stats, tables, units
+from analysis import fidelity, stats, tables, units
 
 CSS = """
 :root { color-scheme: light; --fg: #1b1f24; --muted: #57606a; --line: #d0d7de;
@@ -84,7 +84,8 @@ def _headline_table(doc, columns):
     rows = []
     for r in doc.headline.rows:
         cells = (["<td>%s</td>" % escape(r.label)] if doc.multi else [])
-        cells.append("<td><code>%s</code></td>" % escape(r.strategy))
+        cells.append("<td><code>%s</code>%s</td>" % (escape(r.strategy),
+                                                      " (program)" if r.program else ""))
         cells += [_entry_cell(c, r.entries[c.key]) for c in columns]
         rows.append("<tr>%s</tr>" % "".join(cells))
     return ('<div class="scroll"><table><thead><tr>%s</tr></thead><tbody>%s</tbody></table>'
@@ -96,6 +97,17 @@ def _plain_table(head, rows):
             "</div>" % ("".join("<th>%s</th>" % escape(str(h)) for h in head),
                         "".join("<tr>%s</tr>" % "".join("<td>%s</td>" % escape(str(c))
                                                         for c in r) for r in rows)))
+
+
+def _fidelity_table(rows):
+    """The fidelity rows, verdicts marked: faithful green, differs amber."""
+    def cell(text):
+        cls = ("best" if text == "faithful" else "noisy" if text.startswith("differs") else "")
+        return '<td%s>%s</td>' % (' class="%s"' % cls if cls else "", escape(text))
+    return ('<div class="scroll"><table><thead><tr>%s</tr></thead><tbody>%s</tbody></table>'
+            "</div>" % ("".join("<th>%s</th>" % escape(h) for h in fidelity.HEAD),
+                        "".join("<tr>%s</tr>" % "".join(cell(c) for c in r)
+                                for r in rows)))
 
 
 def _code_spans(text):
@@ -135,6 +147,24 @@ def render(doc):
                    % (stats.CV_LIMIT * 100, tables.SLOW_FIRST_FACTOR))
         out.append('<ul class="lines">%s</ul>' % "".join(
             "<li>%s</li>" % escape(w.text()) for w in doc.spread_warnings))
+    if doc.programs:
+        out.append("<h2>Programs</h2>")
+        for sec in doc.programs:
+            out.append("<h3>%s<code>%s</code></h3>" % (escape(sec.label) + ": " if doc.multi
+                                                     else "", escape(sec.program)))
+            out.append('<ul class="lines">%s</ul>' % "".join(
+                "<li>%s</li>" % _code_spans(line) for line in sec.lines))
+            if sec.rows:
+                out.append(_plain_table(sec.head, sec.rows))
+    if doc.fidelity:
+        out.append('<h2>Fidelity</h2><p class="legend">%s</p>' % _code_spans(fidelity.ABOUT))
+        for t in doc.fidelity:
+            out.append("<h3>%s</h3>" % _code_spans(fidelity.title(t, doc.multi)))
+            out.append('<p class="legend">%s.</p>' % _code_spans(fidelity.legend(t)))
+            if t.notes:
+                out.append('<ul class="lines">%s</ul>' % "".join(
+                    '<li class="warn">⚠ %s</li>' % _code_spans(n) for n in t.notes))
+            out.append(_fidelity_table(fidelity.rows(t)))
     out.append("<h2>What the kernel did</h2>")
     out.append('<ul class="lines">%s</ul>' % "".join(
         "<li>%s<code>%s</code>: %s</li>" % (escape(e.label) + ": " if doc.multi else "",
@@ -147,7 +177,10 @@ def render(doc):
     out.append('<ul class="lines">%s</ul>' % "".join(
         "<li>%s<strong>%s</strong>: %s</li>" % (escape(r.label) + ": " if doc.multi else "",
                                                 escape(r.goal.title), _code_spans(r.text()))
-        for r in doc.recommendations))
+        for r in doc.recommendations) + "".join(
+        "<li>%s<strong>your program <code>%s</code></strong>: %s</li>"
+        % (escape(label) + ": " if doc.multi else "", escape(program), _code_spans(text))
+        for label, program, text in doc.program_lines))
     if doc.plots:
         out.append('<h2>Plots</h2><div class="grid">')
         for p in doc.plots:

@@ -2,7 +2,7 @@
 
 import os
 
-from analysis import stats, tables
+from analysis import fidelity, stats, tables
 
 
 def _table(head, rows):
@@ -37,6 +37,18 @@ def render(doc, plots_rel="plots"):
                 "repetition over %g× the others)" % (stats.CV_LIMIT * 100,
                                                      tables.SLOW_FIRST_FACTOR), ""]
         out += ["- " + w.text() for w in doc.spread_warnings] + [""]
+    if doc.programs:
+        out += ["## Programs", ""]
+        for sec in doc.programs:
+            out += ["### %s`%s`" % (sec.label + ": " if doc.multi else "", sec.program), ""]
+            out += ["- " + line for line in sec.lines] + [""]
+            out += [_table(sec.head, sec.rows), ""] if sec.rows else []
+    if doc.fidelity:
+        out += ["## Fidelity", "", fidelity.ABOUT, ""]
+        for t in doc.fidelity:
+            out += ["### " + fidelity.title(t, doc.multi), "", fidelity.legend(t) + ".", ""]
+            out += ["- ⚠ " + n for n in t.notes] + ([""] if t.notes else [])
+            out += [_table(fidelity.HEAD, fidelity.rows(t)), ""]
     out += ["## What the kernel did", ""]
     for e in doc.explanations:
         out.append("- %s`%s`: %s" % (e.label + ": " if doc.multi else "", e.strategy, e.text))
@@ -46,6 +58,9 @@ def render(doc, plots_rel="plots"):
     for r in doc.recommendations:
         out.append("- %s**%s**: %s" % (r.label + ": " if doc.multi else "", r.goal.title,
                                        r.text()))
+    for label, program, text in doc.program_lines:
+        out.append("- %s**your program `%s`**: %s" % (label + ": " if doc.multi else "", program,
+                                                    text))
     out.append("")
     if doc.plots:
         out += ["## Plots", ""]

@@ -47,6 +47,11 @@ def _save(fig, outdir, name):
     return png, svg
 
 
+def _labels(strategies):
+    """Axis labels: a program (cmd:NAME) says so."""
+    return [s + " (program)" if schema.is_program(s) else s for s in strategies]
+
+
 def _height(n):
     return 1.4 + 0.42 * n
 
@@ -57,7 +62,7 @@ def _gap_notes(rc, strategies, pattern, cache, metrics, what, with_reason_only=F
     notes = {}
     for metric in metrics:
         for s in strategies:
-            cell = rc.get(s, pattern, cache)
+            cell = rc.row_cell(s, pattern, cache)
             if cell is None or not cell.ok_rows or cell.summary(metric) is not None:
                 continue
             availability = cell.availability(metric)
@@ -73,7 +78,7 @@ def _gap_notes(rc, strategies, pattern, cache, metrics, what, with_reason_only=F
 def _medians(rc, strategies, pattern, cache, metric):
     med, low, high = [], [], []
     for s in strategies:
-        cell = rc.get(s, pattern, cache)
+        cell = rc.row_cell(s, pattern, cache)
         summary = cell.summary(metric) if cell else None
         if summary is None:
             med.append(np.nan), low.append(0), high.append(0)
@@ -85,7 +90,7 @@ def _medians(rc, strategies, pattern, cache, metric):
 
 
 def startup_plot(rc, outdir, prefix):
-    strategies = rc.strategies
+    strategies = rc.table_strategies  # programs too: their `program` cell
     pattern = rc.startup_pattern
     y = np.arange(len(strategies))
     fig, ax = plt.subplots(figsize=(8, _height(len(strategies))))
@@ -101,7 +106,7 @@ def startup_plot(rc, outdir, prefix):
     if not any_bar:
         plt.close(fig)
         return None, []
-    ax.set_yticks(y, strategies)
+    ax.set_yticks(y, _labels(strategies))
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.set_xlabel("ready_ms (log scale): open → usable pointer; bars: median, whiskers: min–max")
@@ -117,7 +122,7 @@ def startup_plot(rc, outdir, prefix):
 
 
 def rss_plot(rc, outdir, prefix):
-    strategies = rc.strategies
+    strategies = rc.table_strategies  # programs too: their `program` cell
     pattern = rc.headline_pattern
     anon, _ = _medians(rc, strategies, pattern, "cold", schema.RSS_ANON_BYTES)
     file_, _ = _medians(rc, strategies, pattern, "cold", schema.RSS_FILE_BYTES)
@@ -130,7 +135,7 @@ def rss_plot(rc, outdir, prefix):
     ax.barh(y[have], anon[have], color="#d62728", label="anonymous")
     ax.barh(y[have], file_[have], left=anon[have], color="#2ca02c",
             label="file-backed (page cache)")
-    ax.set_yticks(y, strategies)
+    ax.set_yticks(y, _labels(strategies))
     ax.invert_yaxis()
     ax.set_xlabel("GiB (median)")
     ax.set_title("RSS after the %s pass, cold (%s)" % (pattern, rc.run.label))
@@ -144,7 +149,7 @@ def rss_plot(rc, outdir, prefix):
 
 
 def faults_plot(rc, outdir, prefix):
-    strategies = rc.strategies
+    strategies = rc.table_strategies  # programs too: their `program` cell
     pattern = rc.headline_pattern
     panels = [
         ("page faults", [(schema.MAJOR_FAULTS, "major"), (schema.MINOR_FAULTS, "minor"),
@@ -178,7 +183,7 @@ def faults_plot(rc, outdir, prefix):
         ax.set_xlabel(title + " (median, symlog)")
         ax.legend(loc="lower right", fontsize=7)
         ax.grid(axis="x", alpha=0.3)
-    axes[0][0].set_yticks(y, strategies)
+    axes[0][0].set_yticks(y, _labels(strategies))
     axes[0][0].invert_yaxis()
     fig.suptitle("Faults and readahead, %s pass, cold (%s)" % (pattern, rc.run.label))
     png, svg = _save(fig, outdir, prefix + "faults")
@@ -193,7 +198,7 @@ def faults_plot(rc, outdir, prefix):
 
 
 def _first_with(rc, strategy, pattern, getter):
-    cell = rc.get(strategy, pattern, "cold")
+    cell = rc.row_cell(strategy, pattern, "cold")
     if cell is None:
         return None
     for row in sorted(cell.ok_rows, key=lambda r: (not r[schema.TRACED], r[schema.REP])):
@@ -206,7 +211,7 @@ def _first_with(rc, strategy, pattern, getter):
 def rss_time_plot(rc, outdir, prefix):
     pattern = rc.headline_pattern
     series = []
-    for s in rc.strategies:
+    for s in rc.table_strategies:
         samples = _first_with(rc, s, pattern, load_runs.rss_samples)
         if samples:
             series.append((s, samples))
@@ -248,7 +253,8 @@ def heatmap_plot(rc, strategy, events, outdir, prefix):
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("file offset (MiB)")
     ax.set_title("Fault heatmap: %s, %s pass, cold (%s)"
-                 % (strategy, rc.headline_pattern, rc.run.label))
+                 % (strategy, schema.PROGRAM_PATTERN if schema.is_program(strategy)
+                    else rc.headline_pattern, rc.run.label))
     name = prefix + "heatmap-" + slug(strategy)
     png, svg = _save(fig, outdir, name)
     return Plot(name, "Fault heatmap: %s" % strategy, "File offset against time of the "
@@ -276,7 +282,7 @@ def make_plots(all_run_cells, outdir):
                     label, what, " (no RSS samples in raw/*.trace.json or raw/*.rss.json)"
                     if make is rss_time_plot else ""))
         heatmaps = 0
-        for strategy in rc.strategies:
+        for strategy in rc.table_strategies:
             events = _first_with(rc, strategy, rc.headline_pattern, load_runs.timeline_events)
             if events:
                 p = heatmap_plot(rc, strategy, events, outdir, prefix)

@@ -46,7 +46,7 @@ def write_report(runs, outdir):
         with open(os.path.join(tmp, "report.html"), "w", encoding="utf-8") as f:
             f.write(html.render(doc))
         results_csv.write_csv(os.path.join(tmp, "results.csv"), doc.run_cells)
-        results_csv.write_json(os.path.join(tmp, "results.json"), doc.run_cells)
+        results_csv.write_json(os.path.join(tmp, "results.json"), doc.run_cells, doc.fidelity)
     return [os.path.join(outdir, name) for name in FILES], doc
 
 

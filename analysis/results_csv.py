@@ -75,8 +75,12 @@ def write_csv(path, all_run_cells):
             w.writerow({k: _csv_value(r[k]) for k in CSV_FIELDS})
 
 
-def write_json(path, all_run_cells):
+def write_json(path, all_run_cells, fidelity_tables=()):
+    """results.json: "records" (every cell x metric), "programs" (each program cell's
+    metrics raw and minus its baseline's median) and "fidelity" (analysis/fidelity.py)."""
+    from analysis import fidelity, programs
     with open(path, "w", encoding="utf-8") as f:
-        json.dump({"format": JSON_FORMAT, "records": list(records(all_run_cells))}, f,
-                  allow_nan=False)
+        json.dump({"format": JSON_FORMAT, "records": list(records(all_run_cells)),
+                   "programs": [r for rc in all_run_cells for r in programs.records(rc)],
+                   "fidelity": list(fidelity.records(fidelity_tables))}, f, allow_nan=False)
         f.write("\n")

@@ -77,6 +77,22 @@ TRACE_METRICS = frozenset(n for n, m in METRICS_INFO.items() if m["family"].star
 EVIDENCE_METRICS = TRACE_METRICS | frozenset(
     n for n, m in METRICS_INFO.items() if m["family"] == "touch_timer")
 NO_ACCESS_PATTERN = "none"  # ready only: first_pass_ms ~ 0, total_ms == ready_ms
+# Program cells (faultline run --command NAME=...): strategy cmd:NAME, pattern program
+# (--command-baseline: pattern baseline, the same program on a tiny model); results/README.md.
+PROGRAM_PREFIX = "cmd:"
+PROGRAM_PATTERN = "program"
+PROGRAM_BASELINE_PATTERN = "baseline"
+PROGRAM_PATTERNS = (PROGRAM_PATTERN, PROGRAM_BASELINE_PATTERN)
+REPLAY_PREFIX = "replay:"  # replay:FILE[,gaps=on]: a recorded access sequence
+
+
+def is_program(strategy):
+    """A program cell's strategy (cmd:NAME), not a faultline strategy."""
+    return strategy.startswith(PROGRAM_PREFIX)
+
+
+def is_replay(pattern):
+    return pattern.startswith(REPLAY_PREFIX)
 
 
 def spread_matters(metric_name, pattern):
@@ -172,7 +188,8 @@ def validate(row):
     for f in fields:
         ok, what = _TYPES[f["type"]]
         if f["name"] not in row:
-            errors.append('missing field "%s"' % f["name"])
+            if not f.get("optional"):
+                errors.append('missing field "%s"' % f["name"])
         elif not ok(row[f["name"]]):
             errors.append('field "%s" must be %s' % (f["name"], what))
     names = {f["name"] for f in fields}

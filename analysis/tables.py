@@ -79,6 +79,11 @@ class HeadlineRow:
     strategy: str
     entries: dict    # column key -> Entry, Gap or None (no such cell)
 
+    @property
+    def program(self):
+        """A program cell's row (cmd:NAME): shown beside the strategies, never best."""
+        return schema.is_program(self.strategy)
+
 
 @dataclass
 class Headline:
@@ -91,7 +96,9 @@ class Headline:
 def _entry(run_cells, strategy, column, judgement):
     pattern = (run_cells.startup_pattern if column.role == "startup"
                else run_cells.headline_pattern)
-    cell = run_cells.get(strategy, pattern, column.cache)
+    cell = run_cells.row_cell(strategy, pattern, column.cache)
+    if schema.is_program(strategy):
+        pattern = schema.PROGRAM_PATTERN
     if cell is None:
         return None
     if not cell.ok_rows:
@@ -104,6 +111,8 @@ def _entry(run_cells, strategy, column, judgement):
     values = cell.values(column.metric)
     availability = cell.availability(column.metric)
     if not values:
+        if schema.is_program(strategy) and not availability.reasons:
+            return None  # a metric program cells do not have (no pass, no touched bytes)
         return Gap(availability.text() or "not measured here")
     if column.per_storage:
         values = [v / run_cells.run.storage_gbps for v in values]
@@ -153,7 +162,7 @@ def build_headline(all_run_cells):
         judgement = storage_limit.judge(rc)
         patterns[label] = {"startup": rc.startup_pattern, "headline": rc.headline_pattern}
         run_rows = []
-        for strategy in rc.strategies:
+        for strategy in rc.table_strategies:
             entries = {c.key: _entry(rc, strategy, c, judgement) for c in COLUMNS}
             run_rows.append(HeadlineRow(label, strategy, entries))
         base = next((r for r in run_rows if r.strategy == BASELINE), None)
@@ -167,7 +176,7 @@ def build_headline(all_run_cells):
                 if (c.ratio and isinstance(e, Entry) and isinstance(base_entry, Entry)
                         and base_entry.summary.median):
                     e.ratio = e.summary.median / base_entry.summary.median
-            _mark_best([r.entries[c.key] for r in run_rows], c)
+            _mark_best([r.entries[c.key] for r in run_rows if not r.program], c)
         if rc.run.storage_gbps is None:
             notes.append("%s: no storage calibration (calibration.json), so no throughput "
                          "fraction" % label)
@@ -254,6 +263,17 @@ def format_entry(column, entry, markdown=True):
     return text + mark
 
 
+def row_label(row):
+    return "`%s` (program)" % row.strategy if row.program else "`%s`" % row.strategy
+
+
+PROGRAM_LEGEND = ("`cmd:NAME (program)` rows: a real program run as a cell (pattern "
+                  "`program`): ready = exec to its ready line or exit, memory, faults and bytes "
+                  "read of its whole process tree at ready; every column reads its one "
+                  "`program` cell, its ratios are against `%s` in the same column, and it is "
+                  "never marked best (a program is not a strategy; see Programs)" % BASELINE)
+
+
 def _md_escape(text):
     return text.replace("|", "\\|")
 
@@ -264,7 +284,7 @@ def markdown_table(headline, columns, with_host):
              "|" + "|".join(["---"] * (len(head) - len(columns)) +
                             ["--:"] * len(columns)) + "|"]
     for r in headline.rows:
-        cells = ([r.label] if with_host else []) + ["`%s`" % r.strategy]
+        cells = ([r.label] if with_host else []) + [row_label(r)]
         cells += [format_entry(c, r.entries[c.key]) for c in columns]
         lines.append("| " + " | ".join(_md_escape(x) for x in cells) + " |")
     return "\n".join(lines)
@@ -283,7 +303,8 @@ def legend(headline):
             "storage limit: `read_gbps` (bytes read from storage / total_ms) over the "
             "calibrated storage limit; read amplification: bytes read from storage / bytes "
             "touched. %s."
-            % (BASELINE, stats.CV_LIMIT * 100, "; ".join(parts)))
+            % (BASELINE, stats.CV_LIMIT * 100, "; ".join(parts))
+            + (" " + PROGRAM_LEGEND + "." if any(r.program for r in headline.rows) else ""))
 
 
 def footnote_lines(headline):

@@ -1,9 +1,11 @@
 // read and pread: the file copied into one anonymous heap buffer with
-// read(2) in chunks, or with N threads each pread(2)ing its own range.
+// read(2) in chunks, or with N threads each pread(2)ing its own range; and
+// read:tensors, one lseek(2)+read(2) per tensor as llama.cpp --no-mmap does.
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <stdexcept>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "benchmarks/loaders.h"
+#include "benchmarks/tensor_plan.h"
 #include "common/unique_fd.h"
 
 namespace faultline::detail {
@@ -64,6 +67,76 @@ Mapping load_read(const std::string& path, const Strategy& s) {
     off += static_cast<std::uint64_t>(n);
   }
   return Mapping::from_heap(buf.release(), size, false);
+}
+
+// read() until `len` bytes are at `dst`; counts the calls. Throws on EOF.
+void read_fully(int fd, const std::string& path, std::uint8_t* dst, std::uint64_t len,
+                std::uint64_t& calls) {
+  std::uint64_t done = 0;
+  while (done < len) {
+    ssize_t n = ::read(fd, dst + done, static_cast<std::size_t>(len - done));
+    ++calls;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw sys_error("read", path);
+    }
+    if (n == 0) throw std::runtime_error(path + ": file shrank while loading");
+    done += static_cast<std::uint64_t>(n);
+  }
+}
+
+void seek_to(int fd, const std::string& path, std::uint64_t off) {
+  if (::lseek(fd, static_cast<off_t>(off), SEEK_SET) < 0) throw sys_error("lseek", path);
+}
+
+// llama.cpp --no-mmap (llama_model_loader::load_all_data): per tensor
+// llama_file::seek (fseek) and read_raw (fread) of the tensor's bytes, into
+// the backend buffer that holds it. Here that buffer is one file-sized heap
+// allocation with each tensor at its file offset (so the access patterns find
+// it where they look); the bytes between tensors are never read.
+//   exact: lseek(offset) + read(bytes): one read() per tensor.
+//   stdio: what glibc makes of fseek+fread with its 4 KiB (st_blksize) buffer,
+//   as strace shows for node-llama-cpp: lseek to the tensor's 4 KiB block,
+//   read() of the bytes of that block before the tensor (into the stdio
+//   buffer), read() of the tensor's whole 4 KiB multiples straight into the
+//   destination, and a read() of one 4 KiB block for the rest.
+Mapping load_tensors(const std::string& path, TensorReads how, const ModelLayout* layout) {
+  ModelLayout own;
+  if (!layout) {
+    own = load_layout(path);
+    layout = &own;
+  }
+  UniqueFd fd = open_or_throw(path, O_RDONLY);
+  std::uint64_t size = file_size_of(fd.get(), path);
+  if (size != layout->file_size)
+    throw std::runtime_error(path + ": the file changed size since its layout was read");
+  HeapBuffer buf = allocate(size, path);
+  constexpr std::uint64_t kBlock = 4096;
+  std::vector<std::uint8_t> stdio_buf(kBlock);
+  std::uint64_t calls = 0;
+  for (const Tensor* t : no_mmap_read_order(*layout)) {
+    if (t->offset + t->bytes > size)
+      throw std::runtime_error(path + ": tensor " + t->name + " ends past the end of the file");
+    if (how == TensorReads::kExact) {
+      seek_to(fd.get(), path, t->offset);
+      read_fully(fd.get(), path, buf.get() + t->offset, t->bytes, calls);
+      continue;
+    }
+    const std::uint64_t block = t->offset / kBlock * kBlock;
+    const std::uint64_t delta = t->offset - block;
+    seek_to(fd.get(), path, block);
+    if (delta) read_fully(fd.get(), path, stdio_buf.data(), delta, calls);
+    const std::uint64_t whole = t->bytes / kBlock * kBlock;
+    read_fully(fd.get(), path, buf.get() + t->offset, whole, calls);
+    const std::uint64_t tail = t->bytes - whole;
+    if (tail == 0) continue;
+    const std::uint64_t want = std::min(kBlock, size - (t->offset + whole));
+    read_fully(fd.get(), path, stdio_buf.data(), want, calls);
+    std::memcpy(buf.get() + t->offset + whole, stdio_buf.data(), tail);
+  }
+  Mapping m = Mapping::from_heap(buf.release(), size, false);
+  m.set_read_calls(calls);
+  return m;
 }
 
 Mapping load_pread(const std::string& path, const Strategy& s) {

@@ -13,7 +13,14 @@ Mapping load_read(const std::string& path, const Strategy& s);    // load_read.c
 Mapping load_pread(const std::string& path, const Strategy& s);   // load_read.cpp
 Mapping load_direct(const std::string& path, const Strategy& s);  // load_uring.cpp
 Mapping load_uring(const std::string& path, const Strategy& s);   // load_uring.cpp
-Mapping load_mmap(const std::string& path, const Strategy& s);    // load_mmap.cpp
+Mapping load_mmap(const std::string& path, const Strategy& s,
+                  const ModelLayout* layout);  // load_mmap.cpp
+// read:tensors: one lseek()+read() per tensor, in llama.cpp's no-mmap order.
+Mapping load_tensors(const std::string& path, TensorReads how,
+                     const ModelLayout* layout);  // load_read.cpp
+// copy and reclaim over a loaded mapping (load_mmap.cpp's last steps).
+void copy_tensors(Mapping& m, const Strategy& s, const ModelLayout& layout,
+                  const std::string& path);  // load_copy.cpp
 
 // pread [begin, end) of fd into buf + begin, `chunk` bytes per call, each
 // request length rounded up to `align` (O_DIRECT; the buffer must have room),

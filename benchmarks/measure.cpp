@@ -204,7 +204,7 @@ Measurement measure_load(const std::string& model, const ModelLayout& layout, co
   const auto t0 = Clock::now();
   Mapping mapping;
   try {
-    mapping = load(model, cell.strategy);
+    mapping = load(model, cell.strategy, &layout);
   } catch (...) {
     stop_counters();
     if (opt.region_probe) opt.region_probe->end(cell);

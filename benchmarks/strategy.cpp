@@ -307,7 +307,9 @@ const char* to_string(FadviseHint h) {
 
 bool loads_everything_up_front(const Strategy& s) {
   if (s.method != LoadMethod::kMmap) return true;
-  // lazy drops MAP_POPULATE when a tensor is large enough, which depends on the model.
+  // lazy drops MAP_POPULATE when a tensor is large enough, which depends on the model;
+  // reclaim unmaps the pages of copied tensors again, so a pattern faults them back in.
+  if (s.reclaim) return false;
   if (s.lazy) return s.mlock == MlockMode::kHard;
   return s.populate || s.advise == MadviseHint::kPopulateRead || s.mlock == MlockMode::kHard;
 }

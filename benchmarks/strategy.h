@@ -113,7 +113,8 @@ const char* to_string(FadviseHint h);
 
 // True when the load reads or maps every byte before the pattern runs: read,
 // pread, direct and uring (into a heap buffer), and mmap with populate,
-// advise=populate_read or a hard mlock. An access pattern then touches pages
+// advise=populate_read or a hard mlock (without lazy or reclaim, which leave
+// pages for the pattern to fault in). An access pattern then touches pages
 // that are already there: patterns beyond none and forward measure the same
 // load again. (A soft mlock may fail and leave the mapping unpopulated.)
 bool loads_everything_up_front(const Strategy& s);

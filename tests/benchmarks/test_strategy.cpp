@@ -218,7 +218,7 @@ TEST(Strategy, WhatLoadsEverythingUpFrontIsDecidedFromTheFields) {
   for (const char* s :
        {"mmap:private", "mmap:shared", "mmap:private,advise=willneed", "mmap:private,advise=random",
         "mmap:private,fadvise=sequential", "mmap:private,mlock=soft", "llama.cpp:numa",
-        "llama.cpp:lazy", "mmap:shared,populate,lazy"})
+        "llama.cpp:lazy", "mmap:shared,populate,lazy", "llama.cpp:reclaim"})
     EXPECT_FALSE(loads_everything_up_front(parse_strategy(s))) << s;
 }
 

@@ -85,13 +85,6 @@ void* map_aligned(std::uint64_t size, int flags, int fd, const std::string& path
   return addr;
 }
 
-std::string memlock_limit_text() {
-  struct rlimit rl {};
-  if (::getrlimit(RLIMIT_MEMLOCK, &rl) != 0) return "unknown";
-  if (rl.rlim_cur == RLIM_INFINITY) return "unlimited";
-  return format_size(rl.rlim_cur);
-}
-
 // mlock=soft (llama.cpp --mlock): lock the mapping step by step as tensors
 // load; on the first failure warn (as llama_mlock::raw_lock does), unlock
 // what was locked and go on unlocked.
@@ -158,6 +151,13 @@ void advise_range(void* addr, std::uint64_t beg, std::uint64_t end, int advice, 
 }
 
 }  // namespace
+
+std::string memlock_limit_text() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_MEMLOCK, &rl) != 0) return "unknown";
+  if (rl.rlim_cur == RLIM_INFINITY) return "unlimited";
+  return format_size(rl.rlim_cur);
+}
 
 Mapping load_mmap(const std::string& path, const Strategy& s, const ModelLayout* layout) {
   ModelLayout own;

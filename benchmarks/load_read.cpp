@@ -1,7 +1,10 @@
 // read and pread: the file copied into one anonymous heap buffer with
 // read(2) in chunks, or with N threads each pread(2)ing its own range; and
 // read:tensors, one lseek(2)+read(2) per tensor as llama.cpp --no-mmap does.
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -14,6 +17,7 @@
 
 #include "benchmarks/loaders.h"
 #include "benchmarks/tensor_plan.h"
+#include "common/size.h"
 #include "common/unique_fd.h"
 
 namespace faultline::detail {
@@ -100,7 +104,42 @@ void seek_to(int fd, const std::string& path, std::uint64_t off) {
 //   read() of the bytes of that block before the tensor (into the stdio
 //   buffer), read() of the tensor's whole 4 KiB multiples straight into the
 //   destination, and a read() of one 4 KiB block for the rest.
-Mapping load_tensors(const std::string& path, TensorReads how, const ModelLayout* layout) {
+// mlock after read:tensors (llama.cpp --load-mode mlock: llama_mlock::grow_to
+// over each host buffer, src/llama-model.cpp): the pages of the tensors that
+// are not repacked (the repack/AMX buffers are not host buffers). Soft: the
+// first failure warns, unlocks what was locked and the load goes on.
+void lock_host_tensors(Mapping& m, const ModelLayout& layout, MlockMode mode,
+                       const std::string& path) {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> pages;
+  for (const Tensor* t : creation_order(layout)) {
+    if (repack_selected(*t)) continue;
+    std::uint64_t b = t->offset / 4096 * 4096, e = (t->offset + t->bytes + 4095) / 4096 * 4096;
+    pages.emplace_back(b, std::min<std::uint64_t>(e, (m.size() + 4095) / 4096 * 4096));
+  }
+  std::sort(pages.begin(), pages.end());
+  std::uint64_t locked_to = 0, locked = 0;
+  for (auto [b, e] : pages) {
+    b = std::max(b, locked_to);
+    if (e <= b) continue;
+    if (::mlock(m.data() + b, e - b) != 0) {
+      int err = errno;
+      std::string what = fmt::format(
+          "{}: mlock of the host tensors failed after {} ({}); "
+          "RLIMIT_MEMLOCK is {}",
+          path, format_size(locked), std::strerror(err), memlock_limit_text());
+      if (mode == MlockMode::kHard) throw std::runtime_error(what + "; raise it (ulimit -l)");
+      ::munlock(m.data(), m.size());
+      m.add_warning(what + ": try ulimit -l; continuing unlocked (mlock=soft, as llama.cpp does)");
+      return;
+    }
+    locked += e - b;
+    locked_to = e;
+  }
+  m.set_locked(true);
+}
+
+Mapping load_tensors(const std::string& path, const Strategy& s, const ModelLayout* layout) {
+  const TensorReads how = *s.tensors;
   ModelLayout own;
   if (!layout) {
     own = load_layout(path);
@@ -136,6 +175,7 @@ Mapping load_tensors(const std::string& path, TensorReads how, const ModelLayout
   }
   Mapping m = Mapping::from_heap(buf.release(), size, false);
   m.set_read_calls(calls);
+  if (s.mlock) lock_host_tensors(m, *layout, *s.mlock, path);
   return m;
 }
 

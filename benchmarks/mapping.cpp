@@ -85,7 +85,7 @@ std::uint64_t file_size_of(int fd, const std::string& path) {
 Mapping load(const std::string& path, const Strategy& strategy, const ModelLayout* layout) {
   switch (strategy.method) {
     case LoadMethod::kRead:
-      if (strategy.tensors) return detail::load_tensors(path, *strategy.tensors, layout);
+      if (strategy.tensors) return detail::load_tensors(path, strategy, layout);
       return detail::load_read(path, strategy);
     case LoadMethod::kPread:
       return detail::load_pread(path, strategy);

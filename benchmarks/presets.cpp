@@ -52,7 +52,9 @@ const std::vector<Preset>& presets() {
        "mlock()s the mapping step by step as tensors load; on failure it warns (suggesting "
        "ulimit -l) and loading goes on unlocked; repacked tensors are copied out as in the "
        "default",
-       "llama.cpp --mlock: the default load, locked step by step; a failed lock warns", kNpm},
+       "llama.cpp --mlock: the default load, locked step by step; a failed lock warns",
+       "source only: node-llama-cpp 3.22.1's useMlock is --load-mode mlock (no mmap: "
+       "llama.cpp:load-mode=mlock)"},
       {"llama.cpp:numa", "mmap:shared,fadvise=sequential,advise=random,copy=repack",
        "llama.cpp --numa: llama_mmap with prefetch = 0 (no MAP_POPULATE, no WILLNEED) and "
        "posix_madvise(RANDOM) over the whole file (src/llama-mmap.cpp); repacked tensors "
@@ -88,14 +90,21 @@ const std::vector<Preset>& presets() {
       {"llama.cpp:load-mode=mmap", kDefault, "--load-mode mmap: " + kMmapSyscalls, "= llama.cpp",
        kNpm},
       {"llama.cpp:load-mode=none", "read:tensors=stdio", kNoMmapText, "= llama.cpp:no-mmap", kNpm},
+      {"llama.cpp:load-mode=mlock", "read:tensors=stdio,mlock=soft",
+       "--load-mode mlock (LLAMA_LOAD_MODE_MLOCK): no mmap; the tensors are read as "
+       "--load-mode none does, then llama_mlock::grow_to locks each host buffer "
+       "(src/llama-model.cpp; a failure warns and loading goes on): the repacked tensors' "
+       "AMX buffer is not a host buffer and stays unlocked. node-llama-cpp's useMlock: "
+       "VmLck 35 MiB of a 256 MiB model here, no mapping of the model",
+       "--load-mode mlock: per-tensor reads, host buffers locked", kNpm},
       {"llama.cpp:load-mode=mmap+mlock", kMlock,
        "--load-mode mmap+mlock: the default mmap with llama_mlock::grow_to "
        "(src/llama-mmap.cpp), as llama.cpp:mlock",
-       "= llama.cpp:mlock", kNpm},
+       "= llama.cpp:mlock", "source only: not measured with node-llama-cpp"},
       {"llama.cpp:mmap+mlock", kMlock,
        "--load-mode mmap+mlock: the default mmap with llama_mlock::grow_to "
        "(src/llama-mmap.cpp), as llama.cpp:mlock",
-       "= llama.cpp:mlock", kNpm},
+       "= llama.cpp:mlock", "source only: not measured with node-llama-cpp"},
       {"llama.cpp:load-mode=dio", "direct:fallback=buffered", kDirectText, "= llama.cpp:direct",
        "source only: not yet compared with node-llama-cpp's useDirectIo"},
       {"llama.cpp:dio", "direct:fallback=buffered", kDirectText, "= llama.cpp:direct",

@@ -82,7 +82,7 @@ constexpr NameTable<CopyMode, 2> kCopy{{{
 const char* valid_keys(LoadMethod m) {
   switch (m) {
     case LoadMethod::kRead:
-      return "chunk=SIZE or tensors[=stdio]";
+      return "chunk=SIZE, or tensors[=stdio][,mlock[=hard|soft]]";
     case LoadMethod::kPread:
       return "threads=N, chunk=SIZE";
     case LoadMethod::kDirect:
@@ -217,7 +217,13 @@ Strategy parse_plain(std::string_view spec) {
       }
       continue;
     }
-    if (key == "tensors" && s.method == LoadMethod::kRead) {
+    if (key == "mlock" && s.method == LoadMethod::kRead) {
+      no_dup(s.mlock.has_value());
+      MlockMode mode = MlockMode::kHard;
+      if (has_val && !kMlock.find(val, mode))
+        fail(spec, fmt::format("unknown mlock={}; valid: mlock, mlock={}", val, kMlock.all()));
+      s.mlock = mode;
+    } else if (key == "tensors" && s.method == LoadMethod::kRead) {
       no_dup(s.tensors.has_value());
       if (has_val && val != "stdio")
         fail(spec, fmt::format("unknown tensors={}; valid: tensors, tensors=stdio", val));
@@ -245,6 +251,8 @@ Strategy parse_plain(std::string_view spec) {
       bad_key();
     }
   }
+  if (s.method == LoadMethod::kRead && s.mlock && !s.tensors)
+    fail(spec, "mlock on read locks the tensors' host buffer: needs tensors");
   if (s.tensors && s.chunk)
     fail(spec, "tensors reads each tensor with one read(); chunk does not apply");
   if (s.reclaim && !s.copy) fail(spec, "reclaim releases the source of copied tensors: needs copy");
@@ -275,6 +283,8 @@ std::string print_plain(const Strategy& s) {
     if (s.qd) opts.push_back(fmt::format("qd={}", *s.qd));
     if (s.chunk) opts.push_back(fmt::format("chunk={}", format_size_exact(*s.chunk)));
     if (s.fallback) opts.push_back(fmt::format("fallback={}", kFallback.name(*s.fallback)));
+    if (s.mlock == MlockMode::kHard) opts.push_back("mlock");
+    if (s.mlock == MlockMode::kSoft) opts.push_back("mlock=soft");
   }
   std::string out = kMethods.name(s.method);
   if (!opts.empty()) out += ":" + fmt::format("{}", fmt::join(opts, ","));

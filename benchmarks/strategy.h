@@ -5,13 +5,16 @@
 //
 // Grammar (DESIGN.md):
 //   read[:chunk=SIZE]                 chunked read() into one heap buffer
-//   read:tensors[=stdio]              each tensor of the model's layout its own lseek()+read()
+//   read:tensors[=stdio][,mlock[=hard|soft]]
+//                                     each tensor of the model's layout its own lseek()+read()
 //                                     into a file-sized heap buffer, in llama.cpp's order
 //                                     (llama_model_loader::load_all_data, no-mmap);
 //                                     =stdio: the syscalls glibc's fseek+fread make of it
 //                                     (lseek to the 4 KiB block, read() of the bytes before
 //                                     the tensor, read() of its whole blocks, a 4 KiB read()
-//                                     for its tail)
+//                                     for its tail); mlock: then mlock() the pages of the
+//                                     tensors llama.cpp keeps in host buffers (not the
+//                                     repacked ones), as --load-mode mlock does
 //   pread[:threads=N][,chunk=SIZE]    N threads pread() disjoint ranges
 //   direct[:qd=N][,chunk=SIZE][,fallback=buffered]
 //                                     O_DIRECT into aligned buffers, io_uring QD N;
@@ -86,7 +89,8 @@ struct Strategy {
   // mmap
   MapSharing sharing = MapSharing::kPrivate;
   bool populate = false;           // MAP_POPULATE
-  std::optional<MlockMode> mlock;  // mlock() the mapping after madvise (nullopt: no mlock)
+  std::optional<MlockMode> mlock;  // mmap: mlock() the mapping after madvise; read:tensors: the
+                                   // host tensors' pages after reading (nullopt: no mlock)
   std::optional<MadviseHint> advise;
   std::optional<FadviseHint> fadvise;
   std::optional<std::uint64_t> lazy;  // tensors above this many bytes get MADV_RANDOM

@@ -155,6 +155,19 @@ TEST_F(LoadTensorsTest, CopyRepackCopiesOnlyTheRepackedTensors) {
   EXPECT_GT(m.copied_bytes(), tensor_bytes(true) - 1);
 }
 
+// --load-mode mlock (node-llama-cpp's useMlock): no mapping; the host
+// tensors' pages are locked, the repacked ones are not.
+TEST_F(LoadTensorsTest, LoadModeMlockLocksOnlyTheHostTensors) {
+  const std::uint64_t lck0 = proc_field("/proc/self/status", "VmLck");
+  Mapping m = load(*path_, parse_strategy("llama.cpp:load-mode=mlock"), layout_);
+  if (!m.warnings().empty()) GTEST_SKIP() << "mlock refused here: " << m.warnings().front();
+  EXPECT_TRUE(m.locked());
+  const double locked = double(proc_field("/proc/self/status", "VmLck") - lck0);
+  const double host = double(tensor_bytes() - tensor_bytes(true));
+  EXPECT_NEAR(locked, host, double(2 * 4096 * layout_->tensors.size()));
+  EXPECT_LT(locked, 0.5 * double(layout_->file_size)) << "the repacked tensors stay unlocked";
+}
+
 // lazy: its tensors get MADV_RANDOM and no MAP_POPULATE, so a touch reads
 // (about) one page and readahead leaves the rest of the tensor on disk.
 TEST_F(LoadTensorsTest, LazyTensorsFaultInPageByPage) {

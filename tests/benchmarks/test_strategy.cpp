@@ -56,7 +56,10 @@ TEST(Strategy, DesignExamplesRoundTripExactly) {
                         "llama.cpp:load-mode=mmap",
                         "llama.cpp:load-mode=none",
                         "llama.cpp:load-mode=mmap+mlock",
-                        "llama.cpp:load-mode=dio"})
+                        "llama.cpp:load-mode=dio",
+                        "llama.cpp:load-mode=mlock",
+                        "read:tensors=stdio,mlock=soft",
+                        "read:tensors,mlock"})
     EXPECT_EQ(reprint(s), s);
 }
 
@@ -92,6 +95,8 @@ TEST(Strategy, PerTensorKeysRejectWhatCannotBe) {
   expect_error("mmap:shared,lazy=0", "lazy=0");
   expect_error("mmap:shared,copy,copy", "given twice");
   expect_error("read:copy", "unknown option");
+  expect_error("read:mlock", "needs tensors");
+  expect_error("read:tensors,mlock=maybe", "valid: mlock, mlock=hard|soft");
 }
 
 // The load-mode names are aliases: same fields as the preset they name, and

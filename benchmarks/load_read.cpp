@@ -12,6 +12,7 @@
 #include <exception>
 #include <memory>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -104,6 +105,33 @@ void seek_to(int fd, const std::string& path, std::uint64_t off) {
 //   read() of the bytes of that block before the tensor (into the stdio
 //   buffer), read() of the tensor's whole 4 KiB multiples straight into the
 //   destination, and a read() of one 4 KiB block for the rest.
+// direct:tensors (llama_file::read_aligned_chunk): lseek to the tensor's
+// aligned start, one O_DIRECT read() of its aligned span into a bounce buffer
+// allocated for it (posix_memalign), then the tensor's bytes copied out.
+void read_direct(int fd, const std::string& path, const Tensor& t, std::uint64_t size,
+                 std::uint8_t* dst, std::uint64_t& calls) {
+  constexpr std::uint64_t kAlign = 4096;
+  const std::uint64_t begin = t.offset / kAlign * kAlign;
+  const std::uint64_t span = (t.offset - begin + t.bytes + kAlign - 1) / kAlign * kAlign;
+  void* raw = nullptr;
+  if (int rc = ::posix_memalign(&raw, kAlign, span); rc != 0)
+    throw std::system_error(rc, std::generic_category(), path + ": bounce buffer");
+  std::unique_ptr<std::uint8_t, FreeDeleter> bounce(static_cast<std::uint8_t*>(raw));
+  seek_to(fd, path, begin);
+  std::uint64_t done = 0, want = std::min(span, (size - begin + kAlign - 1) / kAlign * kAlign);
+  while (done < t.offset - begin + t.bytes) {
+    ssize_t n = ::read(fd, bounce.get() + done, static_cast<std::size_t>(want - done));
+    ++calls;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw sys_error("read (O_DIRECT)", path);
+    }
+    if (n == 0) throw std::runtime_error(path + ": file shrank while loading");
+    done += static_cast<std::uint64_t>(n);
+  }
+  std::memcpy(dst + t.offset, bounce.get() + (t.offset - begin), t.bytes);
+}
+
 // mlock after read:tensors (llama.cpp --load-mode mlock: llama_mlock::grow_to
 // over each host buffer, src/llama-model.cpp): the pages of the tensors that
 // are not repacked (the repack/AMX buffers are not host buffers). Soft: the
@@ -139,13 +167,34 @@ void lock_host_tensors(Mapping& m, const ModelLayout& layout, MlockMode mode,
 }
 
 Mapping load_tensors(const std::string& path, const Strategy& s, const ModelLayout* layout) {
-  const TensorReads how = *s.tensors;
   ModelLayout own;
   if (!layout) {
     own = load_layout(path);
     layout = &own;
   }
-  UniqueFd fd = open_or_throw(path, O_RDONLY);
+  TensorReads how = *s.tensors;
+  bool direct = s.method == LoadMethod::kDirect;
+  std::string fell_back;
+  UniqueFd fd;
+  if (direct) {
+    int raw = ::open(path.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+    if (raw < 0 && errno == EINVAL && s.fallback == DirectFallback::kBuffered) {
+      // llama_file: "Falling back to buffered I/O" (fopen, so fread's syscalls).
+      direct = false;
+      how = TensorReads::kStdio;
+      fell_back = path +
+                  ": the filesystem refuses O_DIRECT; fell back to buffered reads "
+                  "(fallback=buffered, as llama.cpp does)";
+    } else if (raw < 0 && errno == EINVAL) {
+      throw std::runtime_error(path +
+                               ": the filesystem refuses O_DIRECT (open: EINVAL); use "
+                               "read:tensors here, or direct:tensors,fallback=buffered");
+    } else if (raw < 0) {
+      throw sys_error("open", path);
+    }
+    if (raw >= 0) fd = UniqueFd(raw);
+  }
+  if (!fd) fd = open_or_throw(path, O_RDONLY);
   std::uint64_t size = file_size_of(fd.get(), path);
   if (size != layout->file_size)
     throw std::runtime_error(path + ": the file changed size since its layout was read");
@@ -156,6 +205,10 @@ Mapping load_tensors(const std::string& path, const Strategy& s, const ModelLayo
   for (const Tensor* t : no_mmap_read_order(*layout)) {
     if (t->offset + t->bytes > size)
       throw std::runtime_error(path + ": tensor " + t->name + " ends past the end of the file");
+    if (direct) {
+      read_direct(fd.get(), path, *t, size, buf.get(), calls);
+      continue;
+    }
     if (how == TensorReads::kExact) {
       seek_to(fd.get(), path, t->offset);
       read_fully(fd.get(), path, buf.get() + t->offset, t->bytes, calls);
@@ -175,6 +228,7 @@ Mapping load_tensors(const std::string& path, const Strategy& s, const ModelLayo
   }
   Mapping m = Mapping::from_heap(buf.release(), size, false);
   m.set_read_calls(calls);
+  if (!fell_back.empty()) m.add_warning(fell_back);
   if (s.mlock) lock_host_tensors(m, *layout, *s.mlock, path);
   return m;
 }

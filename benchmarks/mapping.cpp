@@ -90,6 +90,7 @@ Mapping load(const std::string& path, const Strategy& strategy, const ModelLayou
     case LoadMethod::kPread:
       return detail::load_pread(path, strategy);
     case LoadMethod::kDirect:
+      if (strategy.tensors) return detail::load_tensors(path, strategy, layout);
       return detail::load_direct(path, strategy);
     case LoadMethod::kUring:
       return detail::load_uring(path, strategy);

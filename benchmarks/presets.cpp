@@ -41,7 +41,9 @@ const std::vector<Preset>& presets() {
       "llama.cpp direct I/O (--load-mode dio): llama_file opens O_RDONLY|O_DIRECT, "
       "alignment = st_blksize, reads into posix_memalign'ed buffers (read_aligned_chunk) "
       "and falls back to buffered I/O with a warning when open(O_DIRECT) fails "
-      "(src/llama-mmap.cpp); approximated by chunked O_DIRECT reads of the whole file";
+      "(src/llama-mmap.cpp); per tensor in the no-mmap order: lseek to its aligned start and "
+      "one read() of its aligned span into a bounce buffer allocated for it "
+      "(read_aligned_chunk), copied out (strace of node-llama-cpp's useDirectIo)";
   static const std::vector<Preset> kPresets = {
       {"llama.cpp", kDefault, "llama.cpp's default (--mmap, prefetch on): " + kMmapSyscalls,
        "llama.cpp's default load: shared mmap, prefetched, repacked weights copied out", kNpm},
@@ -61,7 +63,7 @@ const std::vector<Preset>& presets() {
        "copied out as in the default",
        "llama.cpp --numa: shared mmap, no prefetch, MADV_RANDOM",
        "source only: node-llama-cpp's numa option was not measured here"},
-      {"llama.cpp:direct", "direct:fallback=buffered", kDirectText,
+      {"llama.cpp:direct", "direct:tensors,fallback=buffered", kDirectText,
        "llama.cpp direct I/O: O_DIRECT reads, buffered where O_DIRECT is refused",
        "source only: not yet compared with node-llama-cpp's useDirectIo"},
       {"llama.cpp:reclaim",
@@ -105,9 +107,9 @@ const std::vector<Preset>& presets() {
        "--load-mode mmap+mlock: the default mmap with llama_mlock::grow_to "
        "(src/llama-mmap.cpp), as llama.cpp:mlock",
        "= llama.cpp:mlock", "source only: not measured with node-llama-cpp"},
-      {"llama.cpp:load-mode=dio", "direct:fallback=buffered", kDirectText, "= llama.cpp:direct",
-       "source only: not yet compared with node-llama-cpp's useDirectIo"},
-      {"llama.cpp:dio", "direct:fallback=buffered", kDirectText, "= llama.cpp:direct",
+      {"llama.cpp:load-mode=dio", "direct:tensors,fallback=buffered", kDirectText,
+       "= llama.cpp:direct", "source only: not yet compared with node-llama-cpp's useDirectIo"},
+      {"llama.cpp:dio", "direct:tensors,fallback=buffered", kDirectText, "= llama.cpp:direct",
        "source only: not yet compared with node-llama-cpp's useDirectIo"},
   };
   return kPresets;

@@ -86,7 +86,7 @@ const char* valid_keys(LoadMethod m) {
     case LoadMethod::kPread:
       return "threads=N, chunk=SIZE";
     case LoadMethod::kDirect:
-      return "qd=N, chunk=SIZE, fallback=buffered";
+      return "tensors or qd=N, chunk=SIZE; fallback=buffered";
     case LoadMethod::kUring:
       return "qd=N, chunk=SIZE";
     case LoadMethod::kMmap:
@@ -223,6 +223,10 @@ Strategy parse_plain(std::string_view spec) {
       if (has_val && !kMlock.find(val, mode))
         fail(spec, fmt::format("unknown mlock={}; valid: mlock, mlock={}", val, kMlock.all()));
       s.mlock = mode;
+    } else if (key == "tensors" && s.method == LoadMethod::kDirect) {
+      no_dup(s.tensors.has_value());
+      if (has_val) fail(spec, "direct's tensors takes no value");
+      s.tensors = TensorReads::kExact;
     } else if (key == "tensors" && s.method == LoadMethod::kRead) {
       no_dup(s.tensors.has_value());
       if (has_val && val != "stdio")
@@ -253,8 +257,8 @@ Strategy parse_plain(std::string_view spec) {
   }
   if (s.method == LoadMethod::kRead && s.mlock && !s.tensors)
     fail(spec, "mlock on read locks the tensors' host buffer: needs tensors");
-  if (s.tensors && s.chunk)
-    fail(spec, "tensors reads each tensor with one read(); chunk does not apply");
+  if (s.tensors && (s.chunk || s.qd))
+    fail(spec, "tensors reads each tensor with one read(); chunk and qd do not apply");
   if (s.reclaim && !s.copy) fail(spec, "reclaim releases the source of copied tensors: needs copy");
   if (s.reclaim && s.mlock)
     fail(spec, "reclaim is skipped under mlock (llama.cpp --reclaim-mmap-source): drop one");

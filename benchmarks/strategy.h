@@ -16,7 +16,11 @@
 //                                     tensors llama.cpp keeps in host buffers (not the
 //                                     repacked ones), as --load-mode mlock does
 //   pread[:threads=N][,chunk=SIZE]    N threads pread() disjoint ranges
-//   direct[:qd=N][,chunk=SIZE][,fallback=buffered]
+//   direct[:tensors|:qd=N[,chunk=SIZE]][,fallback=buffered]
+//                                     tensors: per tensor lseek()+read() of its 4 KiB-aligned
+//                                     span through O_DIRECT into a posix_memalign'ed bounce
+//                                     buffer, copied out (llama_file::read_aligned_chunk);
+//                                     fallback=buffered then reads as read:tensors=stdio
 //                                     O_DIRECT into aligned buffers, io_uring QD N;
 //                                     fallback=buffered: when the file system refuses
 //                                     O_DIRECT, warn and read() buffered instead of failing

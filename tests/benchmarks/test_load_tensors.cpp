@@ -155,6 +155,17 @@ TEST_F(LoadTensorsTest, CopyRepackCopiesOnlyTheRepackedTensors) {
   EXPECT_GT(m.copied_bytes(), tensor_bytes(true) - 1);
 }
 
+// --load-mode dio: one O_DIRECT read() per tensor of its aligned span; the page
+// cache is bypassed, so storage supplies every aligned span.
+TEST_F(LoadTensorsTest, DirectTensorsReadEachAlignedSpanOnce) {
+  make_cold(*path_);
+  Mapping m = load(*path_, parse_strategy("llama.cpp:direct"), layout_);
+  EXPECT_TRUE(m.warnings().empty()) << m.warnings().front();
+  EXPECT_EQ(m.read_calls(), layout_->tensors.size());
+  EXPECT_LT(residency(*path_).pct(), 1.0) << "O_DIRECT leaves no page in the cache";
+  expect_tensor_bytes(m.data());
+}
+
 // --load-mode mlock (node-llama-cpp's useMlock): no mapping; the host
 // tensors' pages are locked, the repacked ones are not.
 TEST_F(LoadTensorsTest, LoadModeMlockLocksOnlyTheHostTensors) {

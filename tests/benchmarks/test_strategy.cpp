@@ -59,7 +59,9 @@ TEST(Strategy, DesignExamplesRoundTripExactly) {
                         "llama.cpp:load-mode=dio",
                         "llama.cpp:load-mode=mlock",
                         "read:tensors=stdio,mlock=soft",
-                        "read:tensors,mlock"})
+                        "read:tensors,mlock",
+                        "direct:tensors",
+                        "direct:tensors,fallback=buffered"})
     EXPECT_EQ(reprint(s), s);
 }
 
@@ -86,7 +88,7 @@ TEST(Strategy, PerTensorKeysRejectWhatCannotBe) {
       EXPECT_THAT(e.what(), HasSubstr(what)) << spec;
     }
   };
-  expect_error("read:tensors,chunk=1M", "chunk does not apply");
+  expect_error("read:tensors,chunk=1M", "chunk and qd do not apply");
   expect_error("read:tensors=fast", "valid: tensors, tensors=stdio");
   expect_error("pread:tensors", "unknown option");
   expect_error("mmap:shared,reclaim", "needs copy");
@@ -96,6 +98,8 @@ TEST(Strategy, PerTensorKeysRejectWhatCannotBe) {
   expect_error("mmap:shared,copy,copy", "given twice");
   expect_error("read:copy", "unknown option");
   expect_error("read:mlock", "needs tensors");
+  expect_error("direct:tensors,qd=4", "qd do not apply");
+  expect_error("direct:tensors=stdio", "takes no value");
   expect_error("read:tensors,mlock=maybe", "valid: mlock, mlock=hard|soft");
 }
 

@@ -1,6 +1,8 @@
 // The strategy presets: names for llama.cpp's load modes, each with the
 // syscalls and source lines it stands for (strategy.h: a preset is only a name
 // for its expansion).
+#include <fmt/format.h>
+
 #include <string>
 #include <vector>
 
@@ -121,6 +123,37 @@ bool is_alias(const Preset& p) {
     if (q.expansion == p.expansion) return true;
   }
   return false;
+}
+
+std::string preset_help() {
+  std::string out;
+  for (const auto& p : presets())
+    out += fmt::format("  {} = {} — {}\n", p.name, p.expansion, p.summary);
+  return out;
+}
+
+std::vector<std::string> default_strategy_specs() {
+  std::vector<std::string> specs = {
+      "read",
+      "pread:threads=4",
+      "direct",
+      "direct:qd=32",
+      "uring:qd=8",
+      "mmap:private",
+      "mmap:shared",
+      "mmap:private,populate",
+      "mmap:shared,populate",
+      "mmap:private,advise=sequential",
+      "mmap:private,advise=random",
+      "mmap:private,advise=willneed",
+      "mmap:private,advise=hugepage",
+      "mmap:private,advise=populate_read",
+      "mmap:private,fadvise=sequential",
+      "mmap:private,mlock",
+  };
+  for (const auto& p : presets())
+    if (!is_alias(p)) specs.push_back(p.name);
+  return specs;
 }
 
 }  // namespace faultline

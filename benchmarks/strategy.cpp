@@ -328,13 +328,6 @@ bool loads_everything_up_front(const Strategy& s) {
   return s.populate || s.advise == MadviseHint::kPopulateRead || s.mlock == MlockMode::kHard;
 }
 
-std::string preset_help() {
-  std::string out;
-  for (const auto& p : presets())
-    out += fmt::format("  {} = {} — {}\n", p.name, p.expansion, p.summary);
-  return out;
-}
-
 Strategy parse_strategy(std::string_view spec) {
   if (spec.empty()) fail(spec, "empty spec");
   for (const auto& p : presets()) {
@@ -371,30 +364,6 @@ std::vector<Strategy> parse_strategy_list(std::string_view list) {
   std::vector<Strategy> out;
   for (const auto& s : specs) out.push_back(parse_strategy(s));
   return out;
-}
-
-std::vector<std::string> default_strategy_specs() {
-  std::vector<std::string> specs = {
-      "read",
-      "pread:threads=4",
-      "direct",
-      "direct:qd=32",
-      "uring:qd=8",
-      "mmap:private",
-      "mmap:shared",
-      "mmap:private,populate",
-      "mmap:shared,populate",
-      "mmap:private,advise=sequential",
-      "mmap:private,advise=random",
-      "mmap:private,advise=willneed",
-      "mmap:private,advise=hugepage",
-      "mmap:private,advise=populate_read",
-      "mmap:private,fadvise=sequential",
-      "mmap:private,mlock",
-  };
-  for (const auto& p : presets())
-    if (!is_alias(p)) specs.push_back(p.name);
-  return specs;
 }
 
 }  // namespace faultline

@@ -162,7 +162,8 @@ void list_strategies() {
   for (const auto& s : faultline::default_strategy_specs()) fmt::print("  {}\n", s);
   fmt::print("\npresets:\n");
   for (const auto& p : faultline::presets())
-    fmt::print("  {:<18} = {}\n      {}\n", p.name, p.expansion, p.description);
+    fmt::print("  {:<18} = {}\n      {}\n      {}\n", p.name, p.expansion, p.description,
+               p.validated);
 }
 
 }  // namespace

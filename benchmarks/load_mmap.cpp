@@ -1,5 +1,6 @@
 // mmap: the file mapped PROT_READ, private or shared, with the fadvise,
-// MAP_POPULATE, madvise and mlock of the strategy, in that (syscall) order.
+// MAP_POPULATE, madvise, lazy advice, mlock, copy and reclaim of the strategy,
+// in that (syscall) order.
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -7,8 +8,12 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <system_error>
+#include <utility>
+#include <vector>
 
 #include "benchmarks/loaders.h"
+#include "benchmarks/tensor_plan.h"
 #include "common/size.h"
 #include "common/unique_fd.h"
 
@@ -80,13 +85,6 @@ void* map_aligned(std::uint64_t size, int flags, int fd, const std::string& path
   return addr;
 }
 
-std::string memlock_limit_text() {
-  struct rlimit rl {};
-  if (::getrlimit(RLIMIT_MEMLOCK, &rl) != 0) return "unknown";
-  if (rl.rlim_cur == RLIM_INFINITY) return "unlimited";
-  return format_size(rl.rlim_cur);
-}
-
 // mlock=soft (llama.cpp --mlock): lock the mapping step by step as tensors
 // load; on the first failure warn (as llama_mlock::raw_lock does), unlock
 // what was locked and go on unlocked.
@@ -110,17 +108,73 @@ void mlock_stepwise(Mapping& m, const std::string& path) {
   m.set_locked(true);
 }
 
+using Ranges = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+
+// lazy: the page-aligned ranges of the tensors above the threshold, sorted
+// (llama_model_loader::lazy_read::add keeps tensors of more than 4 GiB).
+Ranges lazy_ranges(const ModelLayout& layout, std::uint64_t threshold, std::uint64_t size) {
+  Ranges out;
+  for (const auto& t : layout.tensors) {
+    if (t.bytes <= threshold) continue;
+    std::uint64_t beg = t.offset & ~std::uint64_t(4095);
+    std::uint64_t end = std::min(size, (t.offset + t.bytes + 4095) & ~std::uint64_t(4095));
+    if (!out.empty() && beg <= out.back().second)
+      out.back().second = std::max(out.back().second, end);
+    else
+      out.emplace_back(beg, end);
+  }
+  return out;
+}
+
+// [0, size) without `ranges` (sorted, disjoint), as llama_mmap's
+// ranges_complement gives the prefetch ranges.
+Ranges complement(const Ranges& ranges, std::uint64_t size) {
+  Ranges out;
+  std::uint64_t pos = 0;
+  for (auto [b, e] : ranges) {
+    if (b > pos) out.emplace_back(pos, b);
+    pos = std::max(pos, e);
+  }
+  if (pos < size) out.emplace_back(pos, size);
+  return out;
+}
+
+void advise_range(void* addr, std::uint64_t beg, std::uint64_t end, int advice, const char* name,
+                  const std::string& path) {
+  std::uint64_t b = beg & ~std::uint64_t(4095);
+  if (end <= b) return;
+  if (::madvise(static_cast<char*>(addr) + b, end - b, advice) != 0) {
+    int err = errno;
+    throw std::system_error(err, std::generic_category(),
+                            fmt::format("madvise({}, {}) of [{}, {})", path, name, b, end));
+  }
+}
+
 }  // namespace
 
-Mapping load_mmap(const std::string& path, const Strategy& s) {
+std::string memlock_limit_text() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_MEMLOCK, &rl) != 0) return "unknown";
+  if (rl.rlim_cur == RLIM_INFINITY) return "unlimited";
+  return format_size(rl.rlim_cur);
+}
+
+Mapping load_mmap(const std::string& path, const Strategy& s, const ModelLayout* layout) {
+  ModelLayout own;
+  if (!layout && (s.lazy || s.copy)) {
+    own = load_layout(path);
+    layout = &own;
+  }
   UniqueFd fd = open_or_throw(path, O_RDONLY);
   std::uint64_t size = file_size_of(fd.get(), path);
+  Ranges lazy = s.lazy ? lazy_ranges(*layout, *s.lazy, size) : Ranges{};
   if (s.fadvise) {
     int rc = ::posix_fadvise(fd.get(), 0, 0, fadvise_flag(*s.fadvise));
     if (rc != 0) throw sys_error("posix_fadvise", path, rc);
   }
+  // llama_mmap: "MAP_POPULATE would fault in the lazy ranges too".
   int flags = (s.sharing == MapSharing::kShared ? MAP_SHARED : MAP_PRIVATE) |
-              (s.populate ? MAP_POPULATE : 0);
+              (s.populate && lazy.empty() ? MAP_POPULATE : 0);
   void* addr = nullptr;
   if (s.advise == MadviseHint::kHugepage) {
     addr = map_aligned(size, flags, fd.get(), path);
@@ -129,13 +183,17 @@ Mapping load_mmap(const std::string& path, const Strategy& s) {
     if (addr == MAP_FAILED) throw sys_error("mmap", path);
   }
   Mapping m = Mapping::from_mmap(addr, size);
-  if (s.advise) {
+  if (s.advise && !lazy.empty()) {
+    for (auto [b, e] : complement(lazy, size))
+      advise_range(addr, b, e, madvise_flag(*s.advise), to_string(*s.advise), path);
+  } else if (s.advise) {
     if (::madvise(addr, size, madvise_flag(*s.advise)) != 0) {
       int err = errno;
       throw std::system_error(err, std::generic_category(),
                               fmt::format("madvise({}, advise={})", path, to_string(*s.advise)));
     }
   }
+  for (auto [b, e] : lazy) advise_range(addr, b, e, MADV_RANDOM, "random (lazy)", path);
   if (s.mlock) {
     if (*s.mlock == MlockMode::kSoft) {
       mlock_stepwise(m, path);
@@ -149,6 +207,7 @@ Mapping load_mmap(const std::string& path, const Strategy& s) {
       m.set_locked(true);
     }
   }
+  if (s.copy) copy_tensors(m, s, *layout, path);
   return m;
 }
 

@@ -29,6 +29,9 @@ Mapping& Mapping::operator=(Mapping&& o) noexcept {
     kind_ = std::exchange(o.kind_, Kind::kNone);
     locked_ = std::exchange(o.locked_, false);
     warnings_ = std::move(o.warnings_);
+    read_calls_ = std::exchange(o.read_calls_, 0);
+    copy_ = std::exchange(o.copy_, nullptr);
+    copied_bytes_ = std::exchange(o.copied_bytes_, 0);
   }
   return *this;
 }
@@ -52,6 +55,9 @@ Mapping Mapping::from_heap(std::uint8_t* buf, std::size_t size, bool aligned) {
 }
 
 void Mapping::release() noexcept {
+  std::free(copy_);
+  copy_ = nullptr;
+  copied_bytes_ = 0;
   if (!data_) return;
   if (locked_) ::munlock(data_, alloc_size_);
   if (kind_ == Kind::kMmap)
@@ -76,18 +82,20 @@ std::uint64_t file_size_of(int fd, const std::string& path) {
 
 }  // namespace detail
 
-Mapping load(const std::string& path, const Strategy& strategy) {
+Mapping load(const std::string& path, const Strategy& strategy, const ModelLayout* layout) {
   switch (strategy.method) {
     case LoadMethod::kRead:
+      if (strategy.tensors) return detail::load_tensors(path, strategy, layout);
       return detail::load_read(path, strategy);
     case LoadMethod::kPread:
       return detail::load_pread(path, strategy);
     case LoadMethod::kDirect:
+      if (strategy.tensors) return detail::load_tensors(path, strategy, layout);
       return detail::load_direct(path, strategy);
     case LoadMethod::kUring:
       return detail::load_uring(path, strategy);
     case LoadMethod::kMmap:
-      return detail::load_mmap(path, strategy);
+      return detail::load_mmap(path, strategy, layout);
   }
   throw std::logic_error("load: unknown method");
 }

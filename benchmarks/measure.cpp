@@ -216,8 +216,8 @@ Measurement measure_load(const std::string& model, const ModelLayout& layout, co
   const auto t0 = Clock::now();
   Mapping mapping;
   try {
-    mapping =
-        replay ? replay_load(model, cell.strategy, *replay, gaps) : load(model, cell.strategy);
+    mapping = replay ? replay_load(model, cell.strategy, *replay, gaps)
+                     : load(model, cell.strategy, &layout);
   } catch (...) {
     stop_counters();
     if (opt.region_probe) opt.region_probe->end(cell);

@@ -73,21 +73,26 @@ constexpr NameTable<DirectFallback, 1> kFallback{{{
     {DirectFallback::kBuffered, "buffered"},
 }}};
 
+constexpr NameTable<CopyMode, 2> kCopy{{{
+    {CopyMode::kAll, "all"},
+    {CopyMode::kRepack, "repack"},
+}}};
+
 // The keys each method accepts, in canonical order.
 const char* valid_keys(LoadMethod m) {
   switch (m) {
     case LoadMethod::kRead:
-      return "chunk=SIZE";
+      return "chunk=SIZE, or tensors[=stdio][,mlock[=hard|soft]]";
     case LoadMethod::kPread:
       return "threads=N, chunk=SIZE";
     case LoadMethod::kDirect:
-      return "qd=N, chunk=SIZE, fallback=buffered";
+      return "tensors or qd=N, chunk=SIZE; fallback=buffered";
     case LoadMethod::kUring:
       return "qd=N, chunk=SIZE";
     case LoadMethod::kMmap:
       return "private|shared (first), populate, fadvise=normal|sequential|random|willneed|noreuse, "
              "advise=normal|sequential|random|willneed|dontneed|hugepage|populate_read, "
-             "mlock[=hard|soft]";
+             "lazy[=SIZE], mlock[=hard|soft], copy[=all|repack], reclaim";
   }
   return "";
 }
@@ -102,6 +107,17 @@ int parse_positive_int(std::string_view spec, std::string_view key, std::string_
   if (ec != std::errc() || p != v.data() + v.size() || out <= 0 || out > 4096)
     fail(spec, fmt::format("{}={} is not an integer in 1..4096", key, v));
   return out;
+}
+
+std::uint64_t parse_lazy(std::string_view spec, std::string_view v) {
+  std::uint64_t bytes = 0;
+  try {
+    bytes = parse_size(v);
+  } catch (const std::invalid_argument& e) {
+    fail(spec, fmt::format("lazy={}: {}", v, e.what()));
+  }
+  if (bytes == 0 || bytes > (1ull << 50)) fail(spec, fmt::format("lazy={} must be 1..1P", v));
+  return bytes;
 }
 
 std::uint64_t parse_chunk(std::string_view spec, std::string_view v) {
@@ -177,6 +193,18 @@ Strategy parse_plain(std::string_view spec) {
         if (!kMadvise.find(val, h))
           fail(spec, fmt::format("unknown advise={}; valid: {}", val, kMadvise.all()));
         s.advise = h;
+      } else if (key == "lazy") {
+        no_dup(s.lazy.has_value());
+        s.lazy = has_val ? parse_lazy(spec, val) : kLazyDefaultBytes;
+      } else if (key == "copy") {
+        no_dup(s.copy.has_value());
+        CopyMode c = CopyMode::kAll;
+        if (has_val && !kCopy.find(val, c))
+          fail(spec, fmt::format("unknown copy={}; valid: copy, copy={}", val, kCopy.all()));
+        s.copy = c;
+      } else if (key == "reclaim" && !has_val) {
+        no_dup(s.reclaim);
+        s.reclaim = true;
       } else if (key == "fadvise") {
         need_val();
         no_dup(s.fadvise.has_value());
@@ -189,7 +217,22 @@ Strategy parse_plain(std::string_view spec) {
       }
       continue;
     }
-    if (key == "chunk") {
+    if (key == "mlock" && s.method == LoadMethod::kRead) {
+      no_dup(s.mlock.has_value());
+      MlockMode mode = MlockMode::kHard;
+      if (has_val && !kMlock.find(val, mode))
+        fail(spec, fmt::format("unknown mlock={}; valid: mlock, mlock={}", val, kMlock.all()));
+      s.mlock = mode;
+    } else if (key == "tensors" && s.method == LoadMethod::kDirect) {
+      no_dup(s.tensors.has_value());
+      if (has_val) fail(spec, "direct's tensors takes no value");
+      s.tensors = TensorReads::kExact;
+    } else if (key == "tensors" && s.method == LoadMethod::kRead) {
+      no_dup(s.tensors.has_value());
+      if (has_val && val != "stdio")
+        fail(spec, fmt::format("unknown tensors={}; valid: tensors, tensors=stdio", val));
+      s.tensors = has_val ? TensorReads::kStdio : TensorReads::kExact;
+    } else if (key == "chunk") {
       need_val();
       no_dup(s.chunk.has_value());
       s.chunk = parse_chunk(spec, val);
@@ -212,6 +255,13 @@ Strategy parse_plain(std::string_view spec) {
       bad_key();
     }
   }
+  if (s.method == LoadMethod::kRead && s.mlock && !s.tensors)
+    fail(spec, "mlock on read locks the tensors' host buffer: needs tensors");
+  if (s.tensors && (s.chunk || s.qd))
+    fail(spec, "tensors reads each tensor with one read(); chunk and qd do not apply");
+  if (s.reclaim && !s.copy) fail(spec, "reclaim releases the source of copied tensors: needs copy");
+  if (s.reclaim && s.mlock)
+    fail(spec, "reclaim is skipped under mlock (llama.cpp --reclaim-mmap-source): drop one");
   return s;
 }
 
@@ -222,13 +272,23 @@ std::string print_plain(const Strategy& s) {
     if (s.populate) opts.push_back("populate");
     if (s.fadvise) opts.push_back(fmt::format("fadvise={}", to_string(*s.fadvise)));
     if (s.advise) opts.push_back(fmt::format("advise={}", to_string(*s.advise)));
+    if (s.lazy == kLazyDefaultBytes) opts.push_back("lazy");
+    if (s.lazy && *s.lazy != kLazyDefaultBytes)
+      opts.push_back(fmt::format("lazy={}", format_size_exact(*s.lazy)));
     if (s.mlock == MlockMode::kHard) opts.push_back("mlock");
     if (s.mlock == MlockMode::kSoft) opts.push_back("mlock=soft");
+    if (s.copy == CopyMode::kAll) opts.push_back("copy");
+    if (s.copy == CopyMode::kRepack) opts.push_back("copy=repack");
+    if (s.reclaim) opts.push_back("reclaim");
   } else {
+    if (s.tensors == TensorReads::kExact) opts.push_back("tensors");
+    if (s.tensors == TensorReads::kStdio) opts.push_back("tensors=stdio");
     if (s.threads) opts.push_back(fmt::format("threads={}", *s.threads));
     if (s.qd) opts.push_back(fmt::format("qd={}", *s.qd));
     if (s.chunk) opts.push_back(fmt::format("chunk={}", format_size_exact(*s.chunk)));
     if (s.fallback) opts.push_back(fmt::format("fallback={}", kFallback.name(*s.fallback)));
+    if (s.mlock == MlockMode::kHard) opts.push_back("mlock");
+    if (s.mlock == MlockMode::kSoft) opts.push_back("mlock=soft");
   }
   std::string out = kMethods.name(s.method);
   if (!opts.empty()) out += ":" + fmt::format("{}", fmt::join(opts, ","));
@@ -261,46 +321,11 @@ const char* to_string(FadviseHint h) {
 
 bool loads_everything_up_front(const Strategy& s) {
   if (s.method != LoadMethod::kMmap) return true;
+  // lazy drops MAP_POPULATE when a tensor is large enough, which depends on the model;
+  // reclaim unmaps the pages of copied tensors again, so a pattern faults them back in.
+  if (s.reclaim) return false;
+  if (s.lazy) return s.mlock == MlockMode::kHard;
   return s.populate || s.advise == MadviseHint::kPopulateRead || s.mlock == MlockMode::kHard;
-}
-
-const std::vector<Preset>& presets() {
-  // llama.cpp's load modes as its src/llama-mmap.cpp and src/llama-model-loader.cpp
-  // implement them on Linux (DESIGN.md, "llama.cpp's load modes").
-  static const std::vector<Preset> kPresets = {
-      {"llama.cpp", "mmap:shared,populate,fadvise=sequential,advise=willneed",
-       "llama.cpp's default (--mmap, prefetch on), llama_mmap's constructor in "
-       "src/llama-mmap.cpp: posix_fadvise(SEQUENTIAL); mmap(PROT_READ, MAP_SHARED|MAP_POPULATE); "
-       "posix_madvise(WILLNEED) over the prefetch range",
-       "llama.cpp's default load: shared mmap, prefetched"},
-      {"llama.cpp:no-mmap", "read",
-       "llama.cpp --no-mmap: llama_model_loader::load_all_data (src/llama-model-loader.cpp) "
-       "reads each tensor with buffered fread() into allocated buffers; approximated by chunked "
-       "read() of the whole file into one heap buffer",
-       "llama.cpp --no-mmap: buffered reads into memory"},
-      {"llama.cpp:mlock", "mmap:shared,populate,fadvise=sequential,advise=willneed,mlock=soft",
-       "llama.cpp --mlock: the default mmap, then llama_mlock::grow_to (src/llama-mmap.cpp) "
-       "mlock()s the mapping step by step as tensors load; on failure it warns (suggesting "
-       "ulimit -l) and loading goes on unlocked",
-       "llama.cpp --mlock: the default load, locked step by step; a failed lock warns"},
-      {"llama.cpp:numa", "mmap:shared,fadvise=sequential,advise=random",
-       "llama.cpp --numa: llama_mmap with prefetch = 0 (no MAP_POPULATE, no WILLNEED) and "
-       "posix_madvise(RANDOM) over the whole file (src/llama-mmap.cpp)",
-       "llama.cpp --numa: shared mmap, no prefetch, MADV_RANDOM"},
-      {"llama.cpp:direct", "direct:fallback=buffered",
-       "llama.cpp's direct I/O mode (--load-mode dio): open(O_RDONLY|O_DIRECT), reads into "
-       "posix_memalign'ed buffers aligned to st_blksize, falling back to buffered reads when "
-       "the filesystem refuses O_DIRECT (src/llama-mmap.cpp, llama_file)",
-       "llama.cpp direct I/O: O_DIRECT reads, buffered where O_DIRECT is refused"},
-  };
-  return kPresets;
-}
-
-std::string preset_help() {
-  std::string out;
-  for (const auto& p : presets())
-    out += fmt::format("  {} = {} — {}\n", p.name, p.expansion, p.summary);
-  return out;
 }
 
 Strategy parse_strategy(std::string_view spec) {
@@ -339,29 +364,6 @@ std::vector<Strategy> parse_strategy_list(std::string_view list) {
   std::vector<Strategy> out;
   for (const auto& s : specs) out.push_back(parse_strategy(s));
   return out;
-}
-
-std::vector<std::string> default_strategy_specs() {
-  std::vector<std::string> specs = {
-      "read",
-      "pread:threads=4",
-      "direct",
-      "direct:qd=32",
-      "uring:qd=8",
-      "mmap:private",
-      "mmap:shared",
-      "mmap:private,populate",
-      "mmap:shared,populate",
-      "mmap:private,advise=sequential",
-      "mmap:private,advise=random",
-      "mmap:private,advise=willneed",
-      "mmap:private,advise=hugepage",
-      "mmap:private,advise=populate_read",
-      "mmap:private,fadvise=sequential",
-      "mmap:private,mlock",
-  };
-  for (const auto& p : presets()) specs.push_back(p.name);
-  return specs;
 }
 
 }  // namespace faultline

@@ -81,7 +81,7 @@ void add_gguf(ModelLayout& m) {
     const std::string dtype(ggml_type(t.type)->name);
     const std::uint64_t offset = f.data_offset + t.offset;
     if (!is_expert_stack(t)) {
-      m.tensors.push_back({t.name, offset, t.bytes, dtype, layer_of(t.name), -1});
+      m.tensors.push_back({t.name, offset, t.bytes, dtype, layer_of(t.name), -1, t.dims});
       continue;
     }
     // ffn_{gate,up,down}_exps: dims {in, out, n_expert}, so expert e is the
@@ -89,8 +89,13 @@ void add_gguf(ModelLayout& m) {
     const std::uint64_t experts = t.dims[2];
     const std::uint64_t slice = t.bytes / experts;
     for (std::uint64_t e = 0; e < experts; ++e)
-      m.tensors.push_back({fmt::format("{}[{}]", t.name, e), offset + e * slice, slice, dtype,
-                           layer_of(t.name), static_cast<int>(e)});
+      m.tensors.push_back({fmt::format("{}[{}]", t.name, e),
+                           offset + e * slice,
+                           slice,
+                           dtype,
+                           layer_of(t.name),
+                           static_cast<int>(e),
+                           {t.dims[0], t.dims.size() > 1 ? t.dims[1] : 1}});
     m.n_experts = std::max(m.n_experts, static_cast<int>(experts));
   }
 }
@@ -100,8 +105,8 @@ void add_safetensors(ModelLayout& m) {
   m.data_offset = f.data_offset;
   for (const auto& t : f.tensors) {
     const int expert = index_after(split_dots(t.name), "experts");
-    m.tensors.push_back(
-        {t.name, f.data_offset + t.begin, t.bytes(), t.dtype, layer_of(t.name), expert});
+    m.tensors.push_back({t.name, f.data_offset + t.begin, t.bytes(), t.dtype, layer_of(t.name),
+                         expert, std::vector<std::uint64_t>(t.shape.rbegin(), t.shape.rend())});
     m.n_experts = std::max(m.n_experts, expert + 1);
   }
 }

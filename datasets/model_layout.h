@@ -21,6 +21,7 @@ struct Tensor {
   std::string dtype;     // "F32", "F16", "BF16", "Q4_0", ... ("U8" for raw)
   int layer = -1;        // from "blk.N." / "model.layers.N." / "layers.N."; -1 = not in a layer
   int expert = -1;       // expert index for MoE expert slices; -1 = dense
+  std::vector<std::uint64_t> dims;  // innermost first (ggml's ne[]; safetensors' shape reversed)
 };
 
 struct ModelLayout {

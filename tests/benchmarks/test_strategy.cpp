@@ -4,6 +4,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <algorithm>
 
 namespace faultline {
 namespace {
@@ -38,8 +39,93 @@ TEST(Strategy, DesignExamplesRoundTripExactly) {
                         "llama.cpp:no-mmap",
                         "llama.cpp:mlock",
                         "llama.cpp:numa",
-                        "llama.cpp:direct"})
+                        "llama.cpp:direct",
+                        "read:tensors",
+                        "read:tensors=stdio",
+                        "mmap:shared,copy",
+                        "mmap:private,copy=repack",
+                        "mmap:shared,populate,copy=repack,reclaim",
+                        "mmap:shared,lazy",
+                        "mmap:shared,lazy=1M",
+                        "mmap:shared,populate,advise=willneed,lazy=16M,mlock=soft,copy",
+                        "llama.cpp:reclaim",
+                        "llama.cpp:lazy",
+                        "llama.cpp:mmap+mlock",
+                        "llama.cpp:dio",
+                        "llama.cpp:load-mode=auto",
+                        "llama.cpp:load-mode=mmap",
+                        "llama.cpp:load-mode=none",
+                        "llama.cpp:load-mode=mmap+mlock",
+                        "llama.cpp:load-mode=dio",
+                        "llama.cpp:load-mode=mlock",
+                        "read:tensors=stdio,mlock=soft",
+                        "read:tensors,mlock",
+                        "direct:tensors",
+                        "direct:tensors,fallback=buffered"})
     EXPECT_EQ(reprint(s), s);
+}
+
+TEST(Strategy, PerTensorKeysAreParsedAndPrintInSyscallOrder) {
+  Strategy r = parse_strategy("read:tensors");
+  EXPECT_EQ(r.tensors, TensorReads::kExact);
+  EXPECT_EQ(parse_strategy("read:tensors=stdio").tensors, TensorReads::kStdio);
+  Strategy m = parse_strategy("mmap:shared,reclaim,copy=repack,lazy=4G,populate");
+  EXPECT_EQ(m.copy, CopyMode::kRepack);
+  EXPECT_TRUE(m.reclaim);
+  EXPECT_EQ(m.lazy, kLazyDefaultBytes);
+  EXPECT_EQ(to_string(m), "mmap:shared,populate,lazy,copy=repack,reclaim");
+  EXPECT_EQ(parse_strategy("mmap:shared,copy").copy, CopyMode::kAll);
+  EXPECT_EQ(to_string(parse_strategy("mmap:shared,copy=all")), "mmap:shared,copy");
+  EXPECT_EQ(parse_strategy("mmap:shared,lazy=1M").lazy, 1ull << 20);
+}
+
+TEST(Strategy, PerTensorKeysRejectWhatCannotBe) {
+  auto expect_error = [](const char* spec, const char* what) {
+    try {
+      parse_strategy(spec);
+      ADD_FAILURE() << spec << " parsed";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_THAT(e.what(), HasSubstr(what)) << spec;
+    }
+  };
+  expect_error("read:tensors,chunk=1M", "chunk and qd do not apply");
+  expect_error("read:tensors=fast", "valid: tensors, tensors=stdio");
+  expect_error("pread:tensors", "unknown option");
+  expect_error("mmap:shared,reclaim", "needs copy");
+  expect_error("mmap:shared,copy,reclaim,mlock", "skipped under mlock");
+  expect_error("mmap:shared,copy=some", "valid: copy, copy=all|repack");
+  expect_error("mmap:shared,lazy=0", "lazy=0");
+  expect_error("mmap:shared,copy,copy", "given twice");
+  expect_error("read:copy", "unknown option");
+  expect_error("read:mlock", "needs tensors");
+  expect_error("direct:tensors,qd=4", "qd do not apply");
+  expect_error("direct:tensors=stdio", "takes no value");
+  expect_error("read:tensors,mlock=maybe", "valid: mlock, mlock=hard|soft");
+}
+
+// The load-mode names are aliases: same fields as the preset they name, and
+// registered once in the default matrix.
+TEST(Strategy, LoadModeNamesAreAliases) {
+  auto fields = [](const char* name) {
+    Strategy s = parse_strategy(name);
+    s.preset.clear();
+    return s;
+  };
+  EXPECT_EQ(fields("llama.cpp:load-mode=mmap"), fields("llama.cpp"));
+  EXPECT_EQ(fields("llama.cpp:load-mode=auto"), fields("llama.cpp"));
+  EXPECT_EQ(fields("llama.cpp:load-mode=none"), fields("llama.cpp:no-mmap"));
+  EXPECT_EQ(fields("llama.cpp:load-mode=mmap+mlock"), fields("llama.cpp:mlock"));
+  EXPECT_EQ(fields("llama.cpp:mmap+mlock"), fields("llama.cpp:mlock"));
+  EXPECT_EQ(fields("llama.cpp:load-mode=dio"), fields("llama.cpp:direct"));
+  EXPECT_EQ(fields("llama.cpp:dio"), fields("llama.cpp:direct"));
+  auto specs = default_strategy_specs();
+  for (const char* alias : {"llama.cpp:load-mode=mmap", "llama.cpp:dio", "llama.cpp:mmap+mlock"})
+    EXPECT_EQ(std::count(specs.begin(), specs.end(), alias), 0) << alias;
+  for (const auto& p : presets()) EXPECT_FALSE(p.validated.empty()) << p.name;
+  auto v = parse_strategy_list("llama.cpp:load-mode=mmap+mlock,read:tensors,mmap:shared,copy");
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(to_string(v[0]), "llama.cpp:load-mode=mmap+mlock");
+  EXPECT_EQ(to_string(v[2]), "mmap:shared,copy");
 }
 
 TEST(Strategy, EveryDefaultSpecIsCanonical) {
@@ -92,6 +178,8 @@ TEST(Strategy, PresetsExpandToWhatLlamaCppDoes) {
   EXPECT_TRUE(d.populate);
   EXPECT_EQ(d.fadvise, FadviseHint::kSequential);
   EXPECT_EQ(d.advise, MadviseHint::kWillneed);
+  EXPECT_EQ(d.copy, CopyMode::kRepack) << "node-llama-cpp repacks F16 weights on this AMX host";
+  EXPECT_EQ(parse_strategy("llama.cpp:no-mmap").tensors, TensorReads::kStdio);
   Strategy n = parse_strategy("llama.cpp:numa");
   EXPECT_FALSE(n.populate);
   EXPECT_EQ(n.advise, MadviseHint::kRandom);
@@ -138,7 +226,8 @@ TEST(Strategy, WhatLoadsEverythingUpFrontIsDecidedFromTheFields) {
   // A soft mlock that fails leaves the mapping unpopulated: patterns can differ.
   for (const char* s :
        {"mmap:private", "mmap:shared", "mmap:private,advise=willneed", "mmap:private,advise=random",
-        "mmap:private,fadvise=sequential", "mmap:private,mlock=soft", "llama.cpp:numa"})
+        "mmap:private,fadvise=sequential", "mmap:private,mlock=soft", "llama.cpp:numa",
+        "llama.cpp:lazy", "mmap:shared,populate,lazy", "llama.cpp:reclaim"})
     EXPECT_FALSE(loads_everything_up_front(parse_strategy(s))) << s;
 }
 

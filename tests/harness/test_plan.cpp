@@ -269,7 +269,8 @@ TEST(Plan, FullIsEveryCellStandardDropsTheCellsThatCannotDiffer) {
                                           "llama.cpp",
                                           "llama.cpp:no-mmap",
                                           "llama.cpp:mlock",
-                                          "llama.cpp:direct"};
+                                          "llama.cpp:direct",
+                                          "llama.cpp:load-mode=mlock"};
   std::set<std::string> expected_dropped;
   for (const auto& s : full.strategies)
     for (const auto& p : full.patterns)

@@ -1,0 +1,204 @@
+// The per-tensor strategies on a generated llama-shaped GGUF model, checked by
+// what the kernel saw: read:tensors issues one read() per tensor and reads
+// only tensor bytes; copy puts the tensors in anonymous memory while the
+// mapping stays resident, reclaim drops the mapped source; lazy leaves its
+// large tensors to fault in page by page.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "benchmarks/cache.h"
+#include "benchmarks/mapping.h"
+#include "benchmarks/tensor_plan.h"
+#include "datasets/generator.h"
+
+namespace faultline {
+namespace {
+
+// A field of /proc/self/status in bytes ("RssAnon"), or of /proc/self/io.
+std::uint64_t proc_field(const char* file, const std::string& name) {
+  std::ifstream in(file);
+  std::string key;
+  std::uint64_t v = 0;
+  while (in >> key) {
+    if (key == name + ":") {
+      in >> v;
+      return std::string(file) == "/proc/self/status" ? v * 1024 : v;
+    }
+    in.ignore(1 << 12, '\n');
+  }
+  ADD_FAILURE() << name << " not in " << file;
+  return 0;
+}
+
+class LoadTensorsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    GenOptions g;
+    g.size = 48ull << 20;
+    g.seed = 11;
+    g.arch = "llama";
+    g.out = "/var/tmp/faultline-test-tensors-" + std::to_string(::getpid()) + ".gguf";
+    generate_model(g);
+    path_ = new std::string(g.out);
+    layout_ = new ModelLayout(load_layout(g.out));
+  }
+  static void TearDownTestSuite() {
+    ::unlink(path_->c_str());
+    delete layout_;
+    delete path_;
+  }
+  static std::uint64_t tensor_bytes(bool repack_only = false) {
+    std::uint64_t n = 0;
+    for (const auto& t : layout_->tensors)
+      if (!repack_only || repack_selected(t)) n += t.bytes;
+    return n;
+  }
+  // The tensors' bytes as the file has them, compared with `base` + offset.
+  static void expect_tensor_bytes(const std::uint8_t* base) {
+    Mapping ref = load(*path_, parse_strategy("mmap:private"));
+    for (const auto& t : layout_->tensors)
+      ASSERT_EQ(std::memcmp(base + t.offset, ref.data() + t.offset, t.bytes), 0) << t.name;
+  }
+  static std::string* path_;
+  static ModelLayout* layout_;
+};
+std::string* LoadTensorsTest::path_ = nullptr;
+ModelLayout* LoadTensorsTest::layout_ = nullptr;
+
+TEST_F(LoadTensorsTest, ReadTensorsIssuesOneReadPerTensorOfExactlyItsBytes) {
+  make_cold(*path_);
+  const std::uint64_t rchar0 = proc_field("/proc/self/io", "rchar");
+  const std::uint64_t storage0 = proc_field("/proc/self/io", "read_bytes");
+  Mapping m = load(*path_, parse_strategy("read:tensors"), layout_);
+  const std::uint64_t rchar = proc_field("/proc/self/io", "rchar") - rchar0;
+  const std::uint64_t storage = proc_field("/proc/self/io", "read_bytes") - storage0;
+  EXPECT_EQ(m.read_calls(), layout_->tensors.size()) << "one read() per tensor";
+  // rchar also counts the first /proc/self/io read (a few hundred bytes).
+  EXPECT_NEAR(double(rchar), double(tensor_bytes()), 4096.0);
+  // From storage: the tensor region (readahead stays within the file), never the header.
+  EXPECT_GE(storage, tensor_bytes() - 4096);
+  EXPECT_LE(storage, layout_->file_size - (layout_->data_offset & ~std::uint64_t(4095)));
+  expect_tensor_bytes(m.data());
+}
+
+// glibc's fseek+fread: a read() for the head of an unaligned tensor's first
+// block, one for its whole blocks, one 4 KiB read() for a tail.
+TEST_F(LoadTensorsTest, StdioReadsAreWhatGlibcMakesOfFseekFread) {
+  std::uint64_t expected = 0;
+  for (const auto& t : layout_->tensors)
+    expected += (t.offset % 4096 != 0) + (t.bytes >= 4096) + (t.bytes % 4096 != 0);
+  Mapping m = load(*path_, parse_strategy("llama.cpp:no-mmap"), layout_);
+  EXPECT_EQ(m.read_calls(), expected);
+  expect_tensor_bytes(m.data());
+}
+
+TEST_F(LoadTensorsTest, TheNoMmapOrderPutsRepackedTensorsFirstBiggestFirst) {
+  auto order = no_mmap_read_order(*layout_);
+  ASSERT_EQ(order.size(), layout_->tensors.size());
+  std::size_t i = 0;
+  for (; i < order.size() && repack_selected(*order[i]); ++i) {
+    if (i) {
+      EXPECT_GE(order[i - 1]->bytes, order[i]->bytes) << order[i]->name;
+    }
+  }
+  ASSERT_GT(i, 0u) << "a llama-shaped F16 model has repacked tensors";
+  EXPECT_EQ(order[i]->name, "token_embd.weight") << "then the creation order";
+  for (; i < order.size(); ++i) EXPECT_FALSE(repack_selected(*order[i])) << order[i]->name;
+}
+
+TEST_F(LoadTensorsTest, CopyAllLeavesTheModelResidentTwice) {
+  make_warm(*path_);
+  const std::uint64_t anon0 = proc_field("/proc/self/status", "RssAnon");
+  const std::uint64_t file0 = proc_field("/proc/self/status", "RssFile");
+  Mapping m = load(*path_, parse_strategy("mmap:shared,populate,copy"), layout_);
+  const double anon = double(proc_field("/proc/self/status", "RssAnon") - anon0);
+  const double file = double(proc_field("/proc/self/status", "RssFile") - file0);
+  EXPECT_EQ(m.copied_bytes() >= tensor_bytes(), true);
+  EXPECT_NEAR(anon, double(tensor_bytes()), double(1 << 20)) << "the copy";
+  EXPECT_NEAR(file, double(layout_->file_size), double(1 << 20)) << "the source stays mapped";
+  // The copy holds the tensors in creation order, each 64-byte aligned.
+  std::uint64_t at = 0;
+  for (const Tensor* t : copied_tensors(*layout_, CopyMode::kAll)) {
+    ASSERT_EQ(std::memcmp(m.copy_data() + at, m.data() + t->offset, t->bytes), 0) << t->name;
+    at += (t->bytes + 63) / 64 * 64;
+  }
+}
+
+TEST_F(LoadTensorsTest, ReclaimDropsTheMappedSourceOfCopiedTensors) {
+  make_warm(*path_);
+  const std::uint64_t anon0 = proc_field("/proc/self/status", "RssAnon");
+  const std::uint64_t file0 = proc_field("/proc/self/status", "RssFile");
+  Mapping m = load(*path_, parse_strategy("mmap:shared,populate,copy,reclaim"), layout_);
+  const double anon = double(proc_field("/proc/self/status", "RssAnon") - anon0);
+  const double file = double(proc_field("/proc/self/status", "RssFile") - file0);
+  EXPECT_NEAR(anon, double(tensor_bytes()), double(1 << 20));
+  // What stays: the header and the partial pages at tensor edges.
+  EXPECT_LT(file, double(layout_->data_offset + 2 * 4096 * layout_->tensors.size()));
+  EXPECT_GT(residency(*path_).pct(), 99.0) << "the page cache keeps the pages";
+}
+
+TEST_F(LoadTensorsTest, CopyRepackCopiesOnlyTheRepackedTensors) {
+  Mapping m = load(*path_, parse_strategy("llama.cpp"), layout_);
+  std::uint64_t padded = 0;
+  for (const Tensor* t : copied_tensors(*layout_, CopyMode::kRepack))
+    padded += (t->bytes + 63) / 64 * 64;
+  EXPECT_EQ(m.copied_bytes(), padded);
+  EXPECT_LT(m.copied_bytes(), tensor_bytes());
+  EXPECT_GT(m.copied_bytes(), tensor_bytes(true) - 1);
+}
+
+// --load-mode dio: one O_DIRECT read() per tensor of its aligned span; the page
+// cache is bypassed, so storage supplies every aligned span.
+TEST_F(LoadTensorsTest, DirectTensorsReadEachAlignedSpanOnce) {
+  make_cold(*path_);
+  Mapping m = load(*path_, parse_strategy("llama.cpp:direct"), layout_);
+  EXPECT_TRUE(m.warnings().empty()) << m.warnings().front();
+  EXPECT_EQ(m.read_calls(), layout_->tensors.size());
+  EXPECT_LT(residency(*path_).pct(), 1.0) << "O_DIRECT leaves no page in the cache";
+  expect_tensor_bytes(m.data());
+}
+
+// --load-mode mlock (node-llama-cpp's useMlock): no mapping; the host
+// tensors' pages are locked, the repacked ones are not.
+TEST_F(LoadTensorsTest, LoadModeMlockLocksOnlyTheHostTensors) {
+  const std::uint64_t lck0 = proc_field("/proc/self/status", "VmLck");
+  Mapping m = load(*path_, parse_strategy("llama.cpp:load-mode=mlock"), layout_);
+  if (!m.warnings().empty()) GTEST_SKIP() << "mlock refused here: " << m.warnings().front();
+  EXPECT_TRUE(m.locked());
+  const double locked = double(proc_field("/proc/self/status", "VmLck") - lck0);
+  const double host = double(tensor_bytes() - tensor_bytes(true));
+  EXPECT_NEAR(locked, host, double(2 * 4096 * layout_->tensors.size()));
+  EXPECT_LT(locked, 0.5 * double(layout_->file_size)) << "the repacked tensors stay unlocked";
+}
+
+// lazy: its tensors get MADV_RANDOM and no MAP_POPULATE, so a touch reads
+// (about) one page and readahead leaves the rest of the tensor on disk.
+TEST_F(LoadTensorsTest, LazyTensorsFaultInPageByPage) {
+  const Tensor* big = nullptr;
+  for (const auto& t : layout_->tensors)
+    if (!big || t.bytes > big->bytes) big = &t;
+  ASSERT_GT(big->bytes, 1u << 20);
+  make_cold(*path_);
+  Mapping m = load(*path_, parse_strategy("mmap:shared,populate,advise=willneed,lazy=1M"), layout_);
+  const std::uint64_t first = (big->offset + 4095) / 4096 * 4096;
+  const std::uint64_t pages = (big->offset + big->bytes) / 4096 - first / 4096;
+  volatile std::uint8_t sink = m.data()[first + 8 * 4096];
+  (void)sink;
+  std::vector<unsigned char> vec(pages);
+  ASSERT_EQ(::mincore(const_cast<std::uint8_t*>(m.data()) + first, pages * 4096, vec.data()), 0);
+  std::uint64_t resident = 0;
+  for (unsigned char c : vec) resident += c & 1;
+  EXPECT_GE(resident, 1u);
+  EXPECT_LE(resident, 16u) << "of " << pages << " pages: MADV_RANDOM reads what is touched";
+}
+
+}  // namespace
+}  // namespace faultline

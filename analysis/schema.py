@@ -172,7 +172,8 @@ def validate(row):
     for f in fields:
         ok, what = _TYPES[f["type"]]
         if f["name"] not in row:
-            errors.append('missing field "%s"' % f["name"])
+            if not f.get("optional"):
+                errors.append('missing field "%s"' % f["name"])
         elif not ok(row[f["name"]]):
             errors.append('field "%s" must be %s' % (f["name"], what))
     names = {f["name"] for f in fields}

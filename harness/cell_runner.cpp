@@ -377,7 +377,7 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
         oom_kills, oom_kills == 1 ? "" : "s");
   } else if (l.exit.timed_out) {
     row.status = runs::Status::kTimeout;
-    row.error = fmt::format("timed out after {:.0f} s", plan.cell_timeout_s);
+    row.error = fmt::format("timed out after {:g} s (--cell-timeout)", plan.cell_timeout_s);
   } else if (l.error) {
     row.status = runs::Status::kFailed;
     row.error = l.error;

@@ -89,6 +89,7 @@ std::optional<runs::Row> run_program_cell(const RunContext& ctx, const Cell& cel
   const std::string model = baseline ? program->baseline_model : plan.model;
   row.command = with_model(baseline ? program->baseline : program->argv, model);
   row.model = model;
+  row.processes = 1;  // one program (its tree), whatever --processes says for the bench cells
   std::error_code ec;
   row.model_bytes = fs::file_size(model, ec);
   if (ec) return fail(fmt::format("model {}: {}", model, ec.message()));

@@ -247,9 +247,11 @@ int run(const RunOptions& o) {
     if (!o.quiet)
       fmt::print(
           stderr,
-          "faultline run: {} cells ({} strategies × {} patterns × {} × {} reps{}{}){} → {}\n",
-          cells.size(), plan.strategies.size(), plan.patterns.size(), fmt::join(plan.caches, "/"),
-          plan.reps, plan.traced_reps ? fmt::format(" + {} traced", plan.traced_reps) : "",
+          "faultline run: {} cells ({} strategies × {} patterns{} × {} × {} reps{}{}){} → {}\n",
+          cells.size(), plan.strategies.size(), plan.patterns.size(),
+          plan.commands.empty() ? "" : fmt::format(" + {} programs", plan.commands.size()),
+          fmt::join(plan.caches, "/"), plan.reps,
+          plan.traced_reps ? fmt::format(" + {} traced", plan.traced_reps) : "",
           plan.processes > 1 ? fmt::format(", {} processes each", plan.processes) : "",
           already ? fmt::format(", {} already done", already) : "", store->dir());
     CellProgress progress(int(cells.size()), already, o.quiet);

@@ -159,6 +159,7 @@ std::optional<runs::Row> run_program_cell(const RunContext& ctx, const Cell& cel
     else
       filter.pids = {pid};  // its children join it
     filter.files = {model};
+    filter.track_unused = true;  // bpf_ra_unused_pages: readahead the program never used
     tracer = std::make_unique<bpf::Tracer>(filter);
     if (!tracer->ok() || !tracer->start()) {
       r.warnings.push_back("tracing off for this cell: " + tracer->error());

@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,6 +67,34 @@ const std::string_view kProgramMetrics[] = {
     metric::kBpfUserFaults, metric::kBpfRaPages,  metric::kBpfPagecacheAddPages,
     metric::kBpfBioBytes,
 };
+
+// Bad --command options are usage errors naming the option; nothing is written.
+TEST(ProgramCellOptions, BadCommandsAreUsageErrorsBeforeAnythingRuns) {
+  const std::string dir = ::testing::TempDir() + "/program-options";
+  std::filesystem::create_directories(dir);
+  const std::string model = dir + "/model.bin";
+  std::ofstream(model) << "not much of a model";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"--command=x=echo $(id) {model}", "--command x: '$'"},
+      {"--command=x=echo `id` {model}", "--command x: '`'"},
+      {"--command=x=no-such-program-anywhere {model}", "program 'no-such-program-anywhere'"},
+      {"--command=bad name=ls", "--command: bad NAME"},
+      {"--command=x=", "--command x: empty command"},
+  };
+  for (const auto& [option, said] : bad) {
+    auto r = testing::run_faultline(
+        {"run", "--model", model, "--results", dir + "/results", "--no-calibration", option},
+        dir + "/run");
+    EXPECT_EQ(r.code, 2) << option;
+    EXPECT_THAT(r.err, HasSubstr(said)) << option;
+  }
+  auto r = testing::run_faultline({"run", "--model", model, "--results", dir + "/results",
+                                   "--command", "x=ls {model}", "--ready", "x=(("},
+                                  dir + "/run");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--ready: '((' is not a regular expression"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/results")) << "nothing written";
+}
 
 TEST_F(ProgramCells, ColdAndWarmRowsMeasureTheTreeAndTheModelsMapping) {
   auto r = testing::run_faultline(

@@ -334,17 +334,21 @@ CLI::App* add_run_options(CLI::App& app, RunOptions& options) {
   cmd->add_option("--command", r.programs.commands,
                   "a program as cells cmd:NAME × program: 'NAME=PROGRAM ARG… {model} …' "
                   "(repeatable; split with '…' and \"…\" quoting, no shell, nothing expanded; "
-                  "{model} = the model's path)");
+                  "{model} = the model's path)")
+      ->allow_extra_args(false);
   cmd->add_option("--command-baseline", r.programs.baselines,
                   "'NAME=PROGRAM ARG… {model} …': the same program on a tiny generated model of "
-                  "the same kind (rows with pattern baseline: the runtime's own cost)");
+                  "the same kind (rows with pattern baseline: the runtime's own cost)")
+      ->allow_extra_args(false);
   cmd->add_option("--ready", r.programs.ready,
                   "'NAME=REGEX' or a bare REGEX for every --command: ready = the first stdout "
                   "line matching it (ECMAScript), then memory is read and the program stopped "
-                  "(default: ready = exit)");
+                  "(default: ready = exit)")
+      ->allow_extra_args(false);
   cmd->add_option("--fidelity", r.programs.fidelity,
                   "cmd:NAME=PRESET: the strategy spec that claims to stand for the program "
-                  "(plan.json \"fidelity\", for the report's fidelity table; repeatable)");
+                  "(plan.json \"fidelity\", for the report's fidelity table; repeatable)")
+      ->allow_extra_args(false);
   cmd->add_flag("--drop-caches", r.drop_caches,
                 "cold: also drop the whole page cache (root), not just the model's pages");
   cmd->add_flag("--no-trace", o->no_trace, "do not attach the eBPF tracer");

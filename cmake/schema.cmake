@@ -172,18 +172,26 @@ foreach(i RANGE ${_rlast})
     _faultline_get(v row_fields ${i} versions ${j})
     math(EXPR mask "${mask} | (1 << ${v})")
   endforeach()
+  string(JSON _optional ERROR_VARIABLE _no_optional GET "${_schema}" row_fields ${i} optional)
+  if(_no_optional OR NOT _optional STREQUAL "ON")
+    set(_optional "false")
+  else()
+    set(_optional "true")
+  endif()
   _faultline_camel(camel ${name})
   _faultline_cstr(doc "${doc}")
   string(APPEND _r "inline constexpr const char* k${camel} = \"${name}\";  // ${type}\n")
-  string(APPEND _ftable "    {\"${name}\", \"${type}\", ${mask}},\n")
+  string(APPEND _ftable "    {\"${name}\", \"${type}\", ${mask}, ${_optional}},\n")
 endforeach()
 string(APPEND _r "}  // namespace field
 
 // Every row field: its name, its type (the validator's vocabulary:
-// results/schema.json) and the schema versions that have it (bit v set).
+// results/schema.json), the schema versions that have it (bit v set) and
+// whether a row may leave it out (\"optional\": true).
 struct FieldInfo {
   std::string_view name, type;
   unsigned versions;
+  bool optional;
 };
 inline constexpr FieldInfo kFields[] = {
 ${_ftable}};

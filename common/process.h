@@ -108,6 +108,9 @@ struct ExitInfo {
   int killed_with = 0;
   double wall_s = 0;
   std::uint64_t minor_faults = 0, major_faults = 0;  // its rusage (and its waited-for children's)
+  // ru_inblock: 512-byte units read from storage by it and its waited-for
+  // children (the task I/O accounting behind /proc/PID/io read_bytes).
+  std::uint64_t in_blocks = 0;
   // 128 + signal when killed (as a shell shows it), 1 when unknown.
   int status_code() const;
 };

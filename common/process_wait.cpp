@@ -33,6 +33,7 @@ void fill(ExitInfo& info, int status, const rusage& ru) {
   if (WIFSIGNALED(status)) info.term_signal = WTERMSIG(status);
   info.minor_faults = std::uint64_t(ru.ru_minflt);
   info.major_faults = std::uint64_t(ru.ru_majflt);
+  info.in_blocks = std::uint64_t(ru.ru_inblock);
 }
 
 // Reaps without blocking; true once reaped (info filled, untracked).

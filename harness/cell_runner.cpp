@@ -22,6 +22,7 @@
 #include "harness/bench_json.h"
 #include "harness/doctor_verdicts.h"
 #include "harness/fleet.h"
+#include "harness/program_cell.h"
 #include "schema/metrics.h"
 
 #if FAULTLINE_HARNESS_BPF
@@ -55,6 +56,8 @@ bool is_bpf_metric(const std::string& name) {
   return name.starts_with("bpf_");
 }
 
+}  // namespace
+
 // A traced repetition's not_measured: every bpf_* metric the tracer did not
 // give, with why (what it said it cannot measure, or why it did not run). An
 // untraced repetition lists none (its `traced: false` says it).
@@ -74,6 +77,8 @@ void trace_availability(bool traced_rep, const std::string& why_untraced,
                     : "this traced repetition ran untraced: " + why_untraced);
   }
 }
+
+namespace {
 
 Launch run_bench(const RunContext& ctx, const Cell& cell, const std::string& stem,
                  const std::vector<std::string>& procs) {
@@ -242,6 +247,7 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
   // whether or not the tracer attached.
   row.traced = cell.traced;
   const std::string stem = raw_stem(cell, index);
+  if (is_program_strategy(cell.strategy)) return run_program_cell(ctx, cell, stem, std::move(row));
 
   std::unique_ptr<Cgroup> cgroup;
   if (ctx.use_cgroups) {
@@ -371,7 +377,7 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
         oom_kills, oom_kills == 1 ? "" : "s");
   } else if (l.exit.timed_out) {
     row.status = runs::Status::kTimeout;
-    row.error = fmt::format("timed out after {:.0f} s", plan.cell_timeout_s);
+    row.error = fmt::format("timed out after {:g} s (--cell-timeout)", plan.cell_timeout_s);
   } else if (l.error) {
     row.status = runs::Status::kFailed;
     row.error = l.error;

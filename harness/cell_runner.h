@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/availability.h"
 #include "common/cgroup.h"
 #include "harness/plan.h"
 #include "harness/results_store.h"
@@ -50,6 +51,12 @@ std::optional<runs::Row> run_cell(const RunContext& ctx, const Cell& cell, int i
 // now, just before it starts (nothing returned). Calibration and cells alike.
 std::vector<std::string> global_drop_for_bench(bool drop_caches, const std::string& cache,
                                                const Credentials* user);
+
+// A traced repetition's not_measured: every bpf_* metric the tracer did not
+// give, with why (`why_untraced`: why it did not run, "" when it did). An
+// untraced repetition lists none (its `traced: false` says it).
+void trace_availability(bool traced_rep, const std::string& why_untraced,
+                        const std::map<std::string, double>& metrics, Availability& a);
 
 // raw/ file stem of a cell: "0007-mmap_private_advise=random-forward-cold-rep2".
 std::string raw_stem(const Cell& cell, int index);

@@ -111,14 +111,27 @@ std::vector<Cell> Plan::cells() const {
   std::set<std::string> drop;
   for (const auto& d : dropped) drop.insert(d.cells.begin(), d.cells.end());
   std::vector<Cell> out;
-  for (int rep = 1; rep <= reps + traced_reps; ++rep)
+  for (int rep = 1; rep <= reps + traced_reps; ++rep) {
     for (const auto& s : strategies)
       for (const auto& p : patterns)
         for (const auto& c : caches) {
           Cell cell{s, p, c, rep, rep > reps};
           if (!drop.count(cell.name())) out.push_back(std::move(cell));
         }
+    for (const auto& program : commands)
+      for (const char* pattern : {kProgramPattern, kBaselinePattern}) {
+        if (pattern == std::string(kBaselinePattern) && program.baseline.empty()) continue;
+        for (const auto& c : caches)
+          out.push_back(Cell{program.strategy(), pattern, c, rep, rep > reps});
+      }
+  }
   return out;
+}
+
+const ProgramCommand* Plan::command_of(const std::string& strategy) const {
+  for (const auto& p : commands)
+    if (p.strategy() == strategy) return &p;
+  return nullptr;
 }
 
 std::vector<std::string> dropped_summary(const Plan& plan) {
@@ -216,6 +229,7 @@ Plan resolve_plan(const PlanRequest& r, int numa_nodes) {
   plan.trace = r.trace;
   plan.seed = r.seed;
   plan.cell_timeout_s = checked_seconds(r.cell_timeout_s, "cell timeout");  // plan files too
+  plan.commands = resolve_programs(r.programs, plan.fidelity);
   if (plan.patterns != std::vector<std::string>{"all"}) drop_cells_that_cannot_differ(plan);
   return plan;
 }
@@ -269,6 +283,20 @@ nlohmann::json to_json(const Plan& p) {
   for (const auto& d : p.dropped)
     j["dropped"].push_back({{"reason", d.reason}, {"cells", d.cells}});
   if (p.memory_limit_bytes) j["memory_limit_bytes"] = *p.memory_limit_bytes;
+  j["commands"] = nlohmann::json::array();
+  for (const auto& c : p.commands) {
+    nlohmann::json baseline = nullptr;
+    if (!c.baseline.empty())
+      baseline = {{"argv", with_model(c.baseline, c.baseline_model)},
+                  {"template", c.baseline},
+                  {"model", c.baseline_model}};
+    j["commands"].push_back({{"name", c.name},
+                             {"argv", with_model(c.argv, p.model)},
+                             {"template", c.argv},
+                             {"ready", c.ready ? nlohmann::json(*c.ready) : nlohmann::json()},
+                             {"baseline", baseline}});
+  }
+  j["fidelity"] = p.fidelity;
   return j;
 }
 
@@ -302,6 +330,18 @@ Plan plan_from_json(const nlohmann::json& j) {
     p.trace = j.at("trace").get<bool>();
     p.seed = whole_number<std::uint64_t>(j, "seed");
     p.cell_timeout_s = j.value("cell_timeout_s", 1800.0);
+    for (const auto& c : j.value("commands", nlohmann::json::array())) {
+      ProgramCommand cmd;
+      cmd.name = c.at("name").get<std::string>();
+      cmd.argv = c.at("template").get<std::vector<std::string>>();
+      if (!c.at("ready").is_null()) cmd.ready = c.at("ready").get<std::string>();
+      if (!c.at("baseline").is_null()) {
+        cmd.baseline = c.at("baseline").at("template").get<std::vector<std::string>>();
+        cmd.baseline_model = c.at("baseline").at("model").get<std::string>();
+      }
+      p.commands.push_back(std::move(cmd));
+    }
+    p.fidelity = j.value("fidelity", std::map<std::string, std::string>{});
     check_counts(p, "");
     return p;
   } catch (const nlohmann::json::exception& e) {

@@ -5,11 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "harness/program_spec.h"
 
 namespace faultline::harness {
 
@@ -33,6 +36,7 @@ struct PlanRequest {
   bool trace = true;
   std::uint64_t seed = 42;
   double cell_timeout_s = 1800;
+  ProgramRequest programs;  // --command, --command-baseline, --ready, --fidelity
 
   // Fills the fields that are still empty from a --plan JSON file (flags win).
   // Throws std::invalid_argument naming the file, the key and what was
@@ -96,6 +100,13 @@ struct Plan {
   bool trace = true;
   std::uint64_t seed = 42;
   double cell_timeout_s = 1800;
+  // Programs as cells: cmd:NAME × program (and × baseline with a
+  // --command-baseline) × caches, after the strategies' cells of each rep.
+  std::vector<ProgramCommand> commands;
+  std::map<std::string, std::string> fidelity;  // "cmd:NAME" -> canonical strategy spec
+
+  // The program of a cmd:NAME cell; nullptr for any other strategy.
+  const ProgramCommand* command_of(const std::string& strategy) const;
 
   // Every cell x repetition but the dropped ones, repetition-major (rep 1 of every cell first), so
   // an interrupted run has spread over the whole matrix; the untraced

@@ -41,6 +41,10 @@ constexpr Key kKeys[] = {
     {"seed", "a whole number 0..18446744073709551615"},
     {"drop_caches", "true or false"},
     {"cell_timeout_s", "seconds, a number above 0 and at most 604800"},
+    {"commands", "programs as cells: a list of \"NAME=PROGRAM ARG… {model} …\" strings"},
+    {"command_baselines", "a list of \"NAME=PROGRAM ARG… {model} …\" strings, NAME a command's"},
+    {"ready", "a regex for every command, or a list of \"NAME=REGEX\" / regex strings"},
+    {"fidelity", "a list of \"cmd:NAME=PRESET\" strings"},
 };
 
 class PlanFile {
@@ -170,6 +174,38 @@ void PlanRequest::merge_plan_file(const std::string& path) {
       f.fail("drop_caches", fmt::format("is {}, not a boolean", f.at("drop_caches").dump()));
     drop_caches = drop_caches || f.at("drop_caches").get<bool>();
   }
+  // Programs: lists of strings, each checked as its flag is (the programs'
+  // lookup in PATH and the cross-references come with the flags' in resolve_plan).
+  auto strings = [&](const char* key, std::vector<std::string>& field, auto&& check) {
+    if (!f.has(key)) return;
+    const auto& v = f.at(key);
+    std::vector<std::string> items;
+    if (v.is_string() && std::string(key) == "ready") {
+      items.push_back(v.get<std::string>());
+    } else {
+      if (!v.is_array()) f.fail(key, fmt::format("is {}, not a list of strings", v.dump()));
+      for (const auto& item : v) {
+        if (!item.is_string()) f.fail(key, fmt::format("holds {}, not a string", item.dump()));
+        items.push_back(item.get<std::string>());
+      }
+    }
+    for (const auto& item : items) {
+      if (item.empty()) f.fail(key, "holds an empty string");
+      f.parses(key, item, check);
+    }
+    if (field.empty()) field = items;
+  };
+  auto named_command = [](const std::string& v) {
+    split_command_line(split_named(v, "command").second, "command");
+  };
+  strings("commands", programs.commands, named_command);
+  strings("command_baselines", programs.baselines, named_command);
+  strings("ready", programs.ready, any);
+  strings("fidelity", programs.fidelity, [](const std::string& v) {
+    if (!v.starts_with("cmd:") || v.find('=') == std::string::npos)
+      throw std::invalid_argument("not cmd:NAME=PRESET");
+    parse_strategy(v.substr(v.find('=') + 1));
+  });
   if (f.has("cell_timeout_s")) {
     const auto& v = f.at("cell_timeout_s");
     if (!v.is_number()) f.fail("cell_timeout_s", fmt::format("is {}, not a number", v.dump()));

@@ -26,6 +26,7 @@
 #include "common/interrupt.h"
 #include "common/process.h"
 #include "common/size.h"
+#include "harness/baseline_model.h"
 #include "harness/calibration.h"
 #include "harness/cell_progress.h"
 #include "harness/cell_runner.h"
@@ -172,6 +173,16 @@ int run(const RunOptions& o) {
         bind_model(plan, ensure_default_model(plan.default_model_bytes, o.quiet, models));
         if (user) check_user_access(*user, plan, bench, bench);
       }
+      // --command-baseline's tiny models, of the same kind as the model.
+      for (auto& c : plan.commands)
+        if (!c.baseline.empty()) {
+          try {
+            c.baseline_model = ensure_baseline_model(plan.model, model_cache_dir(user));
+          } catch (const std::invalid_argument& e) {
+            fmt::print(stderr, "faultline run: error: {}\n", e.what());
+            return kBadArguments;
+          }
+        }
       // A SIGTERM from here on stops the run between files, never inside one
       // (common/interrupt.h, installed above).
       if (interrupted()) return 128 + pending_interrupt();
@@ -236,9 +247,11 @@ int run(const RunOptions& o) {
     if (!o.quiet)
       fmt::print(
           stderr,
-          "faultline run: {} cells ({} strategies × {} patterns × {} × {} reps{}{}){} → {}\n",
-          cells.size(), plan.strategies.size(), plan.patterns.size(), fmt::join(plan.caches, "/"),
-          plan.reps, plan.traced_reps ? fmt::format(" + {} traced", plan.traced_reps) : "",
+          "faultline run: {} cells ({} strategies × {} patterns{} × {} × {} reps{}{}){} → {}\n",
+          cells.size(), plan.strategies.size(), plan.patterns.size(),
+          plan.commands.empty() ? "" : fmt::format(" + {} programs", plan.commands.size()),
+          fmt::join(plan.caches, "/"), plan.reps,
+          plan.traced_reps ? fmt::format(" + {} traced", plan.traced_reps) : "",
           plan.processes > 1 ? fmt::format(", {} processes each", plan.processes) : "",
           already ? fmt::format(", {} already done", already) : "", store->dir());
     CellProgress progress(int(cells.size()), already, o.quiet);
@@ -318,6 +331,24 @@ CLI::App* add_run_options(CLI::App& app, RunOptions& options) {
                   "number = seconds)")
       ->transform(cli::duration_seconds())
       ->capture_default_str();
+  cmd->add_option("--command", r.programs.commands,
+                  "a program as cells cmd:NAME × program: 'NAME=PROGRAM ARG… {model} …' "
+                  "(repeatable; split with '…' and \"…\" quoting, no shell, nothing expanded; "
+                  "{model} = the model's path)")
+      ->allow_extra_args(false);
+  cmd->add_option("--command-baseline", r.programs.baselines,
+                  "'NAME=PROGRAM ARG… {model} …': the same program on a tiny generated model of "
+                  "the same kind (rows with pattern baseline: the runtime's own cost)")
+      ->allow_extra_args(false);
+  cmd->add_option("--ready", r.programs.ready,
+                  "'NAME=REGEX' or a bare REGEX for every --command: ready = the first stdout "
+                  "line matching it (ECMAScript), then memory is read and the program stopped "
+                  "(default: ready = exit)")
+      ->allow_extra_args(false);
+  cmd->add_option("--fidelity", r.programs.fidelity,
+                  "cmd:NAME=PRESET: the strategy spec that claims to stand for the program "
+                  "(plan.json \"fidelity\", for the report's fidelity table; repeatable)")
+      ->allow_extra_args(false);
   cmd->add_flag("--drop-caches", r.drop_caches,
                 "cold: also drop the whole page cache (root), not just the model's pages");
   cmd->add_flag("--no-trace", o->no_trace, "do not attach the eBPF tracer");

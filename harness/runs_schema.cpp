@@ -141,7 +141,7 @@ nlohmann::json to_json(const Row& r) {
     fleet.push_back(e);
   }
   namespace f = field;
-  return {
+  nlohmann::json j = {
       {f::kSchemaVersion, kSchemaVersion},
       {f::kRunId, r.run_id},
       {f::kCell, r.cell()},
@@ -167,6 +167,8 @@ nlohmann::json to_json(const Row& r) {
       {f::kWarnings, r.warnings},
       {f::kRaw, r.raw},
   };
+  if (!r.command.empty()) j[f::kCommand] = r.command;
+  return j;
 }
 
 std::vector<std::string> validate(const nlohmann::json& row) {
@@ -189,9 +191,9 @@ std::vector<std::string> validate(const nlohmann::json& row) {
   for (const auto& fi : kFields) {
     if (!(fi.versions & bit)) continue;
     const std::string name(fi.name);
-    if (!row.contains(name))
-      errors.push_back(fmt::format("missing field \"{}\"", name));
-    else if (!type_ok(fi.type, row[name]))
+    if (!row.contains(name)) {
+      if (!fi.optional) errors.push_back(fmt::format("missing field \"{}\"", name));
+    } else if (!type_ok(fi.type, row[name]))
       errors.push_back(fmt::format("field \"{}\" must be {}", name, type_what(fi.type)));
   }
   for (const auto& item : row.items()) {

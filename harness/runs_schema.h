@@ -43,6 +43,9 @@ struct Row {
   std::vector<std::map<std::string, double>> fleet;
   std::vector<std::string> warnings;
   std::vector<std::string> raw;
+  // Program cells (strategy cmd:NAME): the argv that ran; empty (and left
+  // out of the row) for every other cell.
+  std::vector<std::string> command;
 
   std::string cell() const;  // load/<strategy>/<pattern>/<cache>
 };

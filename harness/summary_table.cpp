@@ -1,5 +1,7 @@
 #include "harness/summary_table.h"
 
+#include "harness/program_spec.h"
+
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -93,8 +95,16 @@ std::string summary_table(const Plan& plan, const nlohmann::json& results) {
   }
   std::vector<std::vector<std::string>> lines;
   bool any_traced = false;
+  // The strategies' cells, then the programs' (cmd:NAME × program, baseline).
+  std::vector<std::pair<std::string, std::string>> rows;
   for (const auto& s : plan.strategies)
-    for (const auto& p : plan.patterns) {
+    for (const auto& p : plan.patterns) rows.emplace_back(s, p);
+  for (const auto& c : plan.commands) {
+    rows.emplace_back(c.strategy(), kProgramPattern);
+    if (!c.baseline.empty()) rows.emplace_back(c.strategy(), kBaselinePattern);
+  }
+  for (const auto& [s, p] : rows) {
+    {
       std::vector<std::string> line = {s, p};
       bool any = false;
       for (const auto& c : plan.caches) {
@@ -109,6 +119,7 @@ std::string summary_table(const Plan& plan, const nlohmann::json& results) {
       }
       if (any) lines.push_back(line);
     }
+  }
   std::vector<std::size_t> width(header.size());
   auto visible = [](const std::string& s) {  // UTF-8 code points
     std::size_t n = 0;
@@ -139,6 +150,10 @@ std::string summary_table(const Plan& plan, const nlohmann::json& results) {
   for (const auto& l : lines) out += format_line(l);
   if (any_traced)
     out += "* from the traced repetitions: no untraced repetition of the cell finished\n";
+  if (!plan.commands.empty())
+    out +=
+        "cmd:NAME rows: ready = exec → its ready line (or its exit), rss = what its whole "
+        "process tree holds then (no pattern: total –)\n";
   return out;
 }
 

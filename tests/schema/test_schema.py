@@ -87,6 +87,19 @@ def mutations():
     cell = copy.deepcopy(base)
     cell["cell"] = "load/read/forward/cold"
     yield cell
+    # A program cell's row: the optional field "command" (left out by every other row).
+    program = copy.deepcopy(base)
+    program.update({"strategy": "cmd:llama", "pattern": "program",
+                    "cell": "load/cmd:llama/program/cold", "command": ["node", "load.mjs", "/m"]})
+    program["metrics"]["rss_model_bytes"] = 1 << 20
+    yield copy.deepcopy(program)
+    for value in wrong + [[1], ["a", None]]:
+        changed = copy.deepcopy(program)
+        changed["command"] = value
+        yield changed
+    v1 = copy.deepcopy(program)
+    v1["schema_version"] = 1
+    yield v1
 
 
 def corpus_lines():

@@ -34,7 +34,8 @@ std::string range(std::uint64_t off, std::uint64_t bytes) {
 ReadStats read_stats(const std::vector<SyscallEvent>& calls) {
   ReadStats r;
   std::vector<std::uint64_t> sizes;
-  std::map<std::uint32_t, std::uint64_t> next;  // tid -> where its last read ended
+  std::map<std::uint32_t, std::uint64_t> next;          // tid -> where its last read ended
+  std::map<std::uint32_t, std::uint64_t> pending_head;  // tid -> end of a sub-page read
   for (const auto& e : calls) {
     if (!is_read(e.name) || e.ret <= 0) continue;
     ++r.calls[e.name];
@@ -43,6 +44,13 @@ ReadStats read_stats(const std::vector<SyscallEvent>& calls) {
     sizes.push_back(e.file_bytes);
     auto it = next.find(e.tid);
     if (it != next.end() && it->second == e.file_offset) ++r.sequential;
+    // A sub-page read from a page boundary that the next read continues:
+    // what stdio's fseek + fread does before each range (fill its buffer
+    // from the page up to the range, then read the range).
+    if (pending_head.contains(e.tid) && pending_head[e.tid] == e.file_offset) ++r.head_reads;
+    pending_head.erase(e.tid);
+    if (e.file_bytes < 4096 && e.file_offset % 4096 == 0)
+      pending_head[e.tid] = e.file_offset + e.file_bytes;
     next[e.tid] = e.file_offset + e.file_bytes;
     std::uint64_t floor = 1;
     while (floor * 2 <= e.file_bytes) floor *= 2;
@@ -56,15 +64,6 @@ ReadStats read_stats(const std::vector<SyscallEvent>& calls) {
   r.max_bytes = sizes.back();
   r.p50_bytes = sizes[(sizes.size() - 1) / 2];
   return r;
-}
-
-bool parses(const std::string& spec) {
-  try {
-    parse_strategy(spec);
-    return true;
-  } catch (const std::invalid_argument&) {
-    return false;
-  }
 }
 
 bool measured(const bpf::TraceCounters& c, std::string_view metric) {
@@ -120,15 +119,16 @@ ClosestStrategy closest_strategy(const std::vector<SyscallEvent>& calls, const R
     if (direct) {
       spec = "direct";
     } else if (reads.distinct_sizes > 2 || reads.sequential + reads.threads < reads.count) {
-      // Each range its own read (per tensor), not one chunked pass.
-      if (parses("read:tensors")) {
-        spec = "read:tensors";
-      } else {
-        spec = "read";
-        c.notes.push_back(
-            "the reads are per range (sizes vary or not sequential); `read:tensors` would say "
-            "so but this faultline has no such key yet: nearest is `read` (one chunked pass)");
-      }
+      // Each range its own read (per tensor), not one chunked pass. Buffered
+      // stdio (fseek + fread, llama.cpp's llama_file) leaves its mark: a
+      // sub-page read from the page boundary up to where each range begins.
+      const bool stdio = reads.head_reads > 0 && reads.head_reads * 10 >= reads.count;
+      spec = stdio ? "read:tensors=stdio" : "read:tensors";
+      if (stdio)
+        c.notes.push_back(fmt::format(
+            "{} of the {} reads fill a page up to where the next read begins: buffered stdio "
+            "(fseek + fread)",
+            reads.head_reads, reads.count));
     } else {
       spec = "read";
     }
@@ -154,8 +154,21 @@ ClosestStrategy closest_strategy(const std::vector<SyscallEvent>& calls, const R
   try {
     Strategy s = parse_strategy(spec);
     c.spec = to_string(s);
-    for (const auto& p : presets())
-      if (to_string(parse_strategy(p.expansion)) == c.spec) c.presets.push_back(p.name);
+    // Copying tensors out of a mapping (copy=) is memcpy, not a syscall: a
+    // preset that copies matches the calls it makes, and the note says so.
+    bool copies = false;
+    for (const auto& p : presets()) {
+      Strategy e = parse_strategy(p.expansion);
+      const bool copy = e.copy.has_value();
+      e.copy.reset();
+      if (to_string(e) != c.spec) continue;
+      c.presets.push_back(p.name);
+      copies |= copy;
+    }
+    if (copies)
+      c.notes.push_back(
+          "copies out of the mapping (copy=, llama.cpp's weight repacking) make no syscall: "
+          "RSS anon (rss_anon_bytes) says whether the program copied");
   } catch (const std::invalid_argument& e) {
     c.notes.push_back(fmt::format("{} does not parse: {}", spec, e.what()));
   }

@@ -148,8 +148,9 @@ TEST_F(ProgramCells, ColdAndWarmRowsMeasureTheTreeAndTheModelsMapping) {
       EXPECT_LT(m.at(metric::kReadBytes).get<double>(), 1 << 20);
     }
     if (row["traced"].get<bool>() && m.contains(metric::kBpfPagecacheAddPages) &&
-        row["cache"] == "cold")
+        row["cache"] == "cold") {
       EXPECT_NEAR(m.at(metric::kBpfPagecacheAddPages).get<double>(), bytes / 4096, 64);
+    }
   }
   EXPECT_TRUE(processes_mentioning(*dir_ + "/model").empty());
 }

@@ -94,12 +94,15 @@ TEST_P(LlamaCell, ColdAndWarmRowsHaveEveryMetric) {
     for (const char* m : metrics) EXPECT_TRUE(row["metrics"].contains(m)) << m << " measured";
     const double bytes = row["model_bytes"].get<double>();
     const double model_rss = row["metrics"]["rss_model_bytes"].get<double>();
-    if (mode == "mmap")
+    if (mode == "mmap") {
       EXPECT_GT(model_rss, bytes / 2) << "the mapped model is read through its mapping";
-    else
+    } else {
       EXPECT_EQ(model_rss, 0) << "without mmap the model is never mapped";
+    }
     EXPECT_GT(row["metrics"]["rss_anon_bytes"].get<double>(), mode == "mmap" ? 0 : bytes / 2);
-    if (row["cache"] == "cold") EXPECT_GE(row["metrics"]["read_bytes"].get<double>(), bytes * 0.9);
+    if (row["cache"] == "cold") {
+      EXPECT_GE(row["metrics"]["read_bytes"].get<double>(), bytes * 0.9);
+    }
   }
   EXPECT_EQ(program_rows, 4);  // cold, warm × untraced, traced
   fs::remove_all(t);

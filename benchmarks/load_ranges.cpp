@@ -15,6 +15,7 @@
 #include <deque>
 #include <exception>
 #include <latch>
+#include <map>
 #include <stdexcept>
 #include <thread>
 
@@ -45,19 +46,44 @@ std::vector<ReadRequest> requests_of(const RangeStream& st, std::uint64_t size, 
     }
     std::uint64_t begin = r.offset / align * align;
     std::uint64_t end = std::min(size, r.offset + r.bytes);
+    const std::uint32_t file = i < st.files.size() ? st.files[i] : 0;
     for (std::uint64_t off = begin; off < end; off += chunk) {
-      out.push_back({off, std::min(chunk, end - off), gap});
+      out.push_back({off, std::min(chunk, end - off), gap, file});
       gap = 0;
     }
   }
   return out;
 }
 
-void read_requests(int fd, const std::string& path, std::uint8_t* buf,
+// A thread's descriptors: `first` for requests of file 0, one more opened
+// at the first request of each other file value.
+class Descriptors {
+ public:
+  Descriptors(int first, const std::string& path) : first_(first), path_(path) {}
+  int of(std::uint32_t file) {
+    if (file == 0) return first_;
+    auto it = own_.find(file);
+    if (it == own_.end()) it = own_.emplace(file, open_or_throw(path_, O_RDONLY)).first;
+    return it->second.get();
+  }
+
+ private:
+  int first_;
+  const std::string& path_;
+  std::map<std::uint32_t, UniqueFd> own_;
+};
+
+std::vector<ReadRequest> strip_files(std::vector<ReadRequest> reqs) {
+  for (auto& q : reqs) q.file = 0;
+  return reqs;
+}
+
+void read_requests(Descriptors& fds, const std::string& path, std::uint8_t* buf,
                    const std::vector<ReadRequest>& reqs) {
   for (const ReadRequest& q : reqs) {
     sleep_ns(q.sleep_ns);
     if (q.len == 0) continue;
+    const int fd = fds.of(q.file);
     if (::lseek(fd, static_cast<off_t>(q.offset), SEEK_SET) < 0) throw sys_error("lseek", path);
     std::uint64_t done = 0;
     while (done < q.len) {
@@ -70,11 +96,12 @@ void read_requests(int fd, const std::string& path, std::uint8_t* buf,
   }
 }
 
-void pread_requests(int fd, const std::string& path, std::uint8_t* buf,
+void pread_requests(Descriptors& fds, const std::string& path, std::uint8_t* buf,
                     const std::vector<ReadRequest>& reqs, std::uint64_t align) {
   for (const ReadRequest& q : reqs) {
     sleep_ns(q.sleep_ns);
-    if (q.len) detail::pread_range(fd, path, buf, q.offset, q.offset + q.len, q.len, align);
+    if (q.len)
+      detail::pread_range(fds.of(q.file), path, buf, q.offset, q.offset + q.len, q.len, align);
   }
 }
 
@@ -196,7 +223,11 @@ Mapping load_ranges(const std::string& path, const Strategy& s,
     ::fstat(fd.get(), &st);
     align = std::max<std::uint64_t>(4096, static_cast<std::uint64_t>(st.st_blksize));
   }
-  const std::uint64_t chunk = std::max<std::uint64_t>(align, s.chunk_bytes() / align * align);
+  // Each range is one request of its own size, as the program made it (a
+  // 4 MiB + 4 B read cut into 4 MiB and 4 B starts another readahead window
+  // at 4 MiB): chunk= only when the spec sets it; else at most 1 GiB.
+  const std::uint64_t limit = s.chunk ? *s.chunk : (1ull << 30);
+  const std::uint64_t chunk = std::max<std::uint64_t>(align, limit / align * align);
   const std::uint64_t alloc = (size + align - 1) / align * align;
   void* p = nullptr;
   if (::posix_memalign(&p, std::max<std::uint64_t>(align, 4096), alloc) != 0)
@@ -212,9 +243,15 @@ Mapping load_ranges(const std::string& path, const Strategy& s,
       if (s.method == LoadMethod::kRead) {
         // Each thread its own file position.
         UniqueFd own = i == 0 ? UniqueFd() : open_or_throw(path, O_RDONLY);
-        read_requests(i == 0 ? fd.get() : own.get(), path, buf, reqs[i]);
+        Descriptors fds(i == 0 ? fd.get() : own.get(), path);
+        read_requests(fds, path, buf, reqs[i]);
       } else if (s.method == LoadMethod::kPread || qd <= 1) {
-        pread_requests(fd.get(), path, buf, reqs[i], align);
+        // direct with qd 1 keeps its one O_DIRECT descriptor.
+        Descriptors fds(fd.get(), path);
+        if (s.method == LoadMethod::kPread)
+          pread_requests(fds, path, buf, reqs[i], align);
+        else
+          pread_requests(fds, path, buf, strip_files(reqs[i]), align);
       } else {
         detail::uring_read_requests(fd.get(), path, buf, size, reqs[i], qd, align);
       }

@@ -18,14 +18,19 @@ namespace faultline {
 struct RangeStream {
   std::vector<Range> ranges;
   std::vector<std::uint64_t> t_ns;
+  // Optional, one per range: which open of the file the range was read
+  // through (a recording's Event::file; 0 = any). read and pread then use
+  // one descriptor per distinct value, so each keeps its own readahead state.
+  std::vector<std::uint32_t> files;
 };
 
 // Reads exactly the streams' ranges of `path` into one heap buffer the size
 // of the file, each range at its own offset; the rest of the buffer is never
 // written (so never resident). s.method must be read, pread, direct or uring:
-//   read    each thread its own descriptor: lseek to the range, read() it in
-//           chunk-sized calls
-//   pread   pread() each range in chunk-sized calls
+//   read    each thread its own descriptor (and one more per distinct
+//           RangeStream::files value): lseek to the range, read() it in one
+//           call (chunk-sized calls when the spec sets chunk=; at most 1 GiB)
+//   pread   pread() each range in chunk-sized calls (descriptors as read)
 //   direct  O_DIRECT; each range rounded out to the alignment (st_blksize, at
 //           least 4 KiB); qd > 1: io_uring with up to qd requests of a thread in
 //           flight, submitted in range order; fallback=buffered as load() does
@@ -50,6 +55,7 @@ namespace detail {
 // sleeping sleep_ns (a recorded gap; 0: none). len 0: only the sleep.
 struct ReadRequest {
   std::uint64_t offset = 0, len = 0, sleep_ns = 0;
+  std::uint32_t file = 0;  // RangeStream::files (read, pread)
 };
 
 // io_uring reads of `reqs` with up to `qd` in flight, submitted in order; a

@@ -38,6 +38,7 @@ ReplayPlan plan_replay(const AccessPattern& p, const ModelLayout& layout) {
     }
     plan.streams[it->second].ranges.push_back(r);
     plan.streams[it->second].t_ns.push_back(a.t_ns);
+    plan.streams[it->second].files.push_back(a.file);
     plan.ranges.push_back(r);
   }
   return plan;

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -105,11 +106,23 @@ recording::Recording make_recording(const RecordingInputs& in) {
     if (off >= h.file_bytes) return std::uint64_t(0);
     return std::min(bytes, h.file_bytes - off);
   };
+  // Which open of the model each read went through: (tgid, fd) -> 1, 2, ...
+  // numbered as opens are seen (a descriptor opened before the trace gets its
+  // number at its first read).
+  std::map<std::pair<std::uint32_t, std::uint64_t>, std::uint32_t> open_of;
+  std::uint32_t opens = 0;
   if (in.calls)
     for (const auto& e : *in.calls) {
-      if (is_read(e.name)) {
-        if (e.ret >= 0)
-          ev.push_back({e.enter_ns, e.tid, Op::kRead, e.file_offset, std::uint64_t(e.ret), e.name});
+      if ((e.name == "openat" || e.name == "open") && !failed(e)) {
+        open_of[{e.tgid, std::uint64_t(e.ret)}] = ++opens;
+      } else if (is_read(e.name)) {
+        if (e.ret >= 0) {
+          auto [it, fresh] = open_of.try_emplace({e.tgid, e.args[0]}, 0);
+          if (fresh) it->second = ++opens;
+          Event r{e.enter_ns, e.tid, Op::kRead, e.file_offset, std::uint64_t(e.ret), e.name};
+          r.file = it->second;
+          ev.push_back(std::move(r));
+        }
         continue;
       }
       if (e.name == "close") continue;  // not one of the recorded calls

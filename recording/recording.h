@@ -34,6 +34,10 @@ struct Event {
   std::string detail;    // read: call; populate: call; readahead: kind; syscall: name
   std::int64_t ret = 0;  // syscall only
   nlohmann::json args;   // syscall only (object, or null for none)
+  // read only: which open of the model the read went through (1, 2, ... in
+  // the order the opens were seen; 0 = not known). Readahead state lives in
+  // the open file, so a replay opens the file once per distinct value.
+  std::uint32_t file = 0;
 };
 
 // How complete the sequence is: which kinds of event were recorded at all.
@@ -84,6 +88,7 @@ struct Access {
   std::uint64_t t_ns;
   std::uint32_t tid;
   std::uint64_t offset, bytes;
+  std::uint32_t file = 0;  // reads: Event::file
 };
 
 // The read, fault and populate events with bytes > 0, in the file's order.

@@ -150,6 +150,14 @@ bool parse_event(const Place& at, const json& e, Event& out, std::vector<std::st
     if (out.op == Op::kRead || out.op == Op::kPopulate) {
       if (auto it = e.find("call"); it != e.end()) out.detail = as_string(at, *it, "call");
       known.insert("call");
+      if (out.op == Op::kRead) {
+        if (auto it = e.find("file"); it != e.end()) {
+          const std::uint64_t f = as_uint(at, *it, "file");
+          if (f > 0xffffffffu) at.fail("\"file\" is too large");
+          out.file = static_cast<std::uint32_t>(f);
+        }
+        known.insert("file");
+      }
     } else if (out.op == Op::kReadahead) {
       out.detail = as_string(at, need(at, e, "kind", "a readahead event"), "kind");
       if (out.detail != "sync" && out.detail != "async" && out.detail != "order" &&
@@ -205,7 +213,7 @@ std::vector<Access> access_sequence(const Recording& r) {
   for (const Event& e : r.events) {
     if (e.bytes == 0) continue;
     if (e.op == Op::kRead || e.op == Op::kFault || e.op == Op::kPopulate)
-      out.push_back({e.t_ns, e.tid, e.offset, e.bytes});
+      out.push_back({e.t_ns, e.tid, e.offset, e.bytes, e.op == Op::kRead ? e.file : 0u});
   }
   return out;
 }

@@ -27,6 +27,7 @@
 #include "datasets/generator.h"
 #include "recording/recording.h"
 #include "tests/bpf/bpf_test_support.h"
+#include "tests/support/node_llama_cpp.h"
 
 #ifndef FAULTLINE_EXE
 #define FAULTLINE_EXE ""
@@ -338,23 +339,12 @@ TEST(SyscallLog, AgreesWithStrace) {
 
 // ---- the real llama.cpp --------------------------------------------------------
 
-std::string llama_dir() {
-  if (const char* d = std::getenv("FAULTLINE_PROGRAMS_DIR"))
-    return std::string(d) + "/node-llama-cpp";
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : "/root") + "/.cache/faultline/programs/node-llama-cpp";
-}
-
 class RealLlamaCpp : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     SKIP_WITHOUT_TRACE();
-    if (!fs::exists(llama_dir() + "/load.mjs") ||
-        !fs::exists(llama_dir() + "/node_modules/node-llama-cpp"))
-      GTEST_SKIP() << "node-llama-cpp is not installed in " << llama_dir()
-                   << " (scripts/setup installs it with npm)";
+    if (auto why = node_llama_cpp_missing()) GTEST_SKIP() << *why;
     node_ = find_program("node");
-    if (node_.empty()) GTEST_SKIP() << "node is not in PATH";
     GenOptions g;
     g.format = ModelFormat::kGguf;
     g.arch = "llama";
@@ -364,7 +354,8 @@ class RealLlamaCpp : public ::testing::TestWithParam<std::string> {
     ensure_model(g);
   }
   std::vector<std::string> argv() const {
-    return {node_, llama_dir() + "/load.mjs", s_.dir + "/model.gguf", "--mode", GetParam()};
+    return {node_, node_llama_cpp_dir() + "/load.mjs", s_.dir + "/model.gguf", "--mode",
+            GetParam()};
   }
   Scratch s_;
   std::string node_;

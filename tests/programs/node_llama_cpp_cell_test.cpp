@@ -20,26 +20,17 @@
 
 #include "common/process.h"
 #include "datasets/generator.h"
+#include "tests/support/node_llama_cpp.h"
 
 namespace faultline {
 namespace {
 namespace fs = std::filesystem;
 
-std::string install_dir() {
-  if (const char* d = std::getenv("FAULTLINE_PROGRAMS_DIR"))
-    return std::string(d) + "/node-llama-cpp";
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : "/root") + "/.cache/faultline/programs/node-llama-cpp";
-}
-
 class LlamaCell : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LlamaCell, ColdAndWarmRowsHaveEveryMetric) {
-  const std::string d = install_dir();
-  if (!fs::exists(d + "/load.mjs") || !fs::exists(d + "/node_modules/node-llama-cpp"))
-    GTEST_SKIP() << "node-llama-cpp is not installed in " << d
-                 << " (scripts/setup installs it with npm; node/npm or the registry were missing)";
-  if (find_program("node").empty()) GTEST_SKIP() << "node is not in PATH";
+  if (auto why = testing::node_llama_cpp_missing()) GTEST_SKIP() << *why;
+  const std::string d = testing::node_llama_cpp_dir();
   if (::geteuid() != 0) GTEST_SKIP() << "a program cell's cgroup and tracer need root";
   std::string t = "/var/tmp/faultline-llama-cell-XXXXXX";
   ASSERT_TRUE(::mkdtemp(t.data()));

@@ -21,18 +21,11 @@
 #include "common/process.h"
 #include "datasets/generator.h"
 #include "datasets/gguf.h"
+#include "tests/support/node_llama_cpp.h"
 
 namespace faultline {
 namespace {
 namespace fs = std::filesystem;
-
-// Where scripts/setup installs it.
-std::string install_dir() {
-  if (const char* d = std::getenv("FAULTLINE_PROGRAMS_DIR"))
-    return std::string(d) + "/node-llama-cpp";
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : "/root") + "/.cache/faultline/programs/node-llama-cpp";
-}
 
 struct MappingRss {
   std::uint64_t size_kib = 0, rss_kib = 0;
@@ -81,13 +74,8 @@ class NodeLlamaCpp : public ::testing::TestWithParam<std::string> {
     delete dir_;
   }
   void SetUp() override {
-    const std::string d = install_dir();
-    if (!fs::exists(d + "/load.mjs") || !fs::exists(d + "/node_modules/node-llama-cpp"))
-      GTEST_SKIP()
-          << "node-llama-cpp is not installed in " << d
-          << " (scripts/setup installs it with npm; node/npm or the registry were missing)";
+    if (auto why = testing::node_llama_cpp_missing()) GTEST_SKIP() << *why;
     node_ = find_program("node");
-    if (node_.empty()) GTEST_SKIP() << "node is not in PATH";
   }
   static std::string model() { return *dir_ + "/model.gguf"; }
 
@@ -101,7 +89,8 @@ TEST_P(NodeLlamaCpp, HoldsTheModelAsItsModeSays) {
   int out[2], in[2];
   ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
   ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
-  SpawnOptions o{{node_, install_dir() + "/load.mjs", model(), "--mode", mode, "--hold"}};
+  SpawnOptions o{
+      {node_, testing::node_llama_cpp_dir() + "/load.mjs", model(), "--mode", mode, "--hold"}};
   o.stdin_fd = in[0];
   o.stdout_fd = out[1];
   const pid_t pid = spawn(o);

@@ -1,0 +1,131 @@
+// Record and replay, end to end, with the kernel as the judge:
+//  - `faultline trace --record` of faultline-bench's per-tensor `read:tensors`
+//    loader, replayed by faultline-bench under `read`: the replay issues the
+//    recorded reads (offset and size) in the recorded order (the syscall log
+//    of the replay says so);
+//  - the real llama.cpp (node-llama-cpp, --mode no-mmap) recorded cold and
+//    replayed cold under `read`: readahead pages and bytes from storage
+//    within 10 % of what the kernel did for llama.cpp itself (the windows,
+//    printed, are not asserted: its threads read one after another, the
+//    replay's threads at once, and 12-17 sync windows come of it against 17).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "benchmarks/cache.h"
+#include "datasets/generator.h"
+#include "recording/recording.h"
+#include "tests/bpf/bpf_test_support.h"
+#include "tests/support/capture.h"
+#include "tests/support/node_llama_cpp.h"
+
+namespace faultline::testing {
+namespace {
+#ifdef FAULTLINE_EXE  // faultline trace is built
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using Read = std::pair<std::uint64_t, std::uint64_t>;  // offset, bytes
+
+struct Dir {
+  fs::path path = fs::path("/var/tmp") / ("faultline-llama-replay-" + std::to_string(::getpid()));
+  Dir() {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~Dir() { fs::remove_all(path); }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+std::string model_of(const Dir& d, std::uint64_t size) {
+  GenOptions g;
+  g.format = ModelFormat::kGguf;
+  g.arch = "llama";
+  g.size = size;
+  g.seed = 11;
+  g.out = d / "model.gguf";
+  ensure_model(g);
+  return g.out;
+}
+
+json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return json::parse(in, nullptr, false);
+}
+
+// `faultline trace --file MODEL [extra] -- CMD`, its status checked.
+void trace(const std::string& model, const std::string& extra, const std::string& cmd) {
+  const auto run = capture(std::string(FAULTLINE_EXE) + " trace -q --file " + model + " " + extra +
+                           " -- " + cmd + " 2>&1");
+  ASSERT_EQ(run.status, 0) << run.out;
+}
+
+std::string bench(const std::string& model, const std::string& strategy, const std::string& pattern,
+                  const std::string& more = "") {
+  return std::string(FAULTLINE_BENCH) + " --model " + model + " --strategies " + strategy +
+         " --patterns " + pattern + " --cache cold --reps 1 -q " + more;
+}
+
+TEST(LlamaReplay, PerTensorReadsReplayAsTheSameReadsInTheSameOrder) {
+  SKIP_WITHOUT_BPF();
+  Dir d;
+  const std::string model = model_of(d, 16ull << 20);
+  const std::string rec = d / "tensors.replay";
+  trace(model, "--record " + rec, bench(model, "read:tensors", "none"));
+  std::vector<Read> recorded;
+  for (const auto& e : recording::read_recording(rec).events)
+    if (e.op == recording::Op::kRead) recorded.push_back({e.offset, e.bytes});
+  ASSERT_GT(recorded.size(), 20u) << "one read per tensor";
+
+  trace(model, "--json " + d / "replay.json", bench(model, "read", "replay:" + rec));
+  const json j = read_json(d / "replay.json");
+  std::vector<Read> replayed;
+  for (const auto& c : j["syscalls"]["calls"])
+    if ((c["name"] == "read" || c["name"] == "pread64") && c["ret"].get<long long>() > 0)
+      replayed.push_back({c["args"]["offset"], c["args"]["bytes"]});
+  // The replay's own faultline-bench reads the header first; then come the
+  // recorded reads, each its own call, in the recorded order.
+  ASSERT_GE(replayed.size(), recorded.size());
+  const std::vector<Read> tail(replayed.end() - recorded.size(), replayed.end());
+  EXPECT_EQ(tail, recorded);
+}
+
+TEST(LlamaReplay, RealLlamaCppNoMmapReplaysUnderReadWithinTenPercent) {
+  SKIP_WITHOUT_BPF();
+  if (auto why = node_llama_cpp_missing()) GTEST_SKIP() << *why;
+  Dir d;
+  const std::string model = model_of(d, 64ull << 20);
+  const std::string rec = d / "llama.replay";
+  make_cold(model);
+  trace(model, "--record " + rec + " --json " + d / "llama.json",
+        "node " + node_llama_cpp_dir() + "/load.mjs " + model + " --mode no-mmap");
+  const json real = read_json(d / "llama.json")["trace"]["metrics"];
+  ASSERT_TRUE(real.contains("bpf_ra_pages") && real.contains("bpf_bio_bytes")) << real.dump();
+
+  const auto run = capture(bench(model, "read", "replay:" + rec, "--trace --json " + d / "b.json"));
+  ASSERT_EQ(run.status, 0) << run.out;
+  const json b = read_json(d / "b.json");
+  ASSERT_FALSE(b.is_discarded());
+  const json* cell = nullptr;
+  for (const auto& c : b["cells"])
+    if (c["cell"].get<std::string>().rfind("load/read/replay:", 0) == 0) cell = &c;
+  ASSERT_TRUE(cell) << b.dump();
+  const json& m = (*cell)["metrics"];
+  for (const char* metric : {"bpf_ra_pages", "bpf_ra_requested_pages", "bpf_bio_bytes"}) {
+    ASSERT_TRUE(m.contains(metric)) << metric << (*cell).dump();
+    const double want = real[metric].get<double>(), got = m[metric].get<double>();
+    EXPECT_NEAR(got, want, 0.10 * want) << metric << ": llama.cpp " << want << ", replay " << got;
+    std::cout << metric << ": llama.cpp " << want << ", replay under read " << got << "\n";
+  }
+}
+#endif
+
+}  // namespace
+}  // namespace faultline::testing

@@ -67,7 +67,8 @@ const std::vector<Preset>& presets() {
        "source only: node-llama-cpp's numa option was not measured here"},
       {"llama.cpp:direct", "direct:tensors,fallback=buffered", kDirectText,
        "llama.cpp direct I/O: O_DIRECT reads, buffered where O_DIRECT is refused",
-       "source only: not yet compared with node-llama-cpp's useDirectIo"},
+       "compared with node-llama-cpp 3.22.1's useDirectIo on its syscalls (one O_DIRECT read per "
+       "tensor, strace), readahead and block I/O; not on RSS"},
       {"llama.cpp:reclaim",
        "mmap:shared,populate,fadvise=sequential,advise=willneed,copy=repack,reclaim",
        "llama.cpp --reclaim-mmap-source (PR #24156, in llama_model_loader::load_all_data, "
@@ -110,9 +111,12 @@ const std::vector<Preset>& presets() {
        "(src/llama-mmap.cpp), as llama.cpp:mlock",
        "= llama.cpp:mlock", "source only: not measured with node-llama-cpp"},
       {"llama.cpp:load-mode=dio", "direct:tensors,fallback=buffered", kDirectText,
-       "= llama.cpp:direct", "source only: not yet compared with node-llama-cpp's useDirectIo"},
+       "= llama.cpp:direct",
+       "compared with node-llama-cpp 3.22.1's useDirectIo on its syscalls (one O_DIRECT read per "
+       "tensor, strace), readahead and block I/O; not on RSS"},
       {"llama.cpp:dio", "direct:tensors,fallback=buffered", kDirectText, "= llama.cpp:direct",
-       "source only: not yet compared with node-llama-cpp's useDirectIo"},
+       "compared with node-llama-cpp 3.22.1's useDirectIo on its syscalls (one O_DIRECT read per "
+       "tensor, strace), readahead and block I/O; not on RSS"},
   };
   return kPresets;
 }

@@ -38,7 +38,8 @@ WINDOWS = "readahead windows (sync + async)"  # derived: bpf_ra_sync + bpf_ra_as
 # (label, metrics summed per repetition)
 METRICS = [
     (WINDOWS, (schema.BPF_RA_SYNC, schema.BPF_RA_ASYNC)),
-    ("readahead pages", (schema.BPF_RA_PAGES,)),
+    ("readahead pages read", (schema.BPF_RA_PAGES,)),
+    ("readahead pages requested", (schema.BPF_RA_REQUESTED_PAGES,)),
     ("read from storage", (schema.READ_BYTES,)),
     ("block I/O bytes", (schema.BPF_BIO_BYTES,)),
     ("major faults", (schema.MAJOR_FAULTS,)),

@@ -49,7 +49,7 @@ class FidelityTest(unittest.TestCase):
         self.assertEqual(line(t, fidelity.WINDOWS),
                          [fidelity.WINDOWS, "58", "33", "×0.57", "differs: 0.57×", "58",
                           "×1.00", "faithful"])
-        self.assertEqual(line(t, "readahead pages")[1:],
+        self.assertEqual(line(t, "readahead pages read")[1:],
                          ["92,000", "67,600", "×0.73", "differs: 0.73×", "90,000", "×0.98",
                           "faithful"])
         # not measured on the preset's side: its reason, no ratio, no verdict
@@ -85,7 +85,7 @@ class FidelityTest(unittest.TestCase):
                 row["metrics"]["bpf_ra_pages"] = 1
         support.edit_rows(run, spoil)
         t = table(fidelity.tables(pf.load(run))[0], pf.PROGRAM)
-        self.assertEqual(line(t, "readahead pages")[1], "92,000")
+        self.assertEqual(line(t, "readahead pages read")[1], "92,000")
 
     def test_plan_fidelity_pairs_and_a_pattern(self):
         tables, _ = self.tables()

@@ -8,14 +8,6 @@
 
 #include <fmt/format.h>
 
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#define MADV_POPULATE_WRITE 23
-#endif
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 0x01
-#endif
-
 namespace faultline::harness {
 namespace {
 

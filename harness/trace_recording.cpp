@@ -17,14 +17,6 @@
 #include "harness/syscall_flags.h"
 #include "harness/syscall_report.h"
 
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#define MADV_POPULATE_WRITE 23
-#endif
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 0x01
-#endif
-
 namespace faultline::harness {
 namespace {
 

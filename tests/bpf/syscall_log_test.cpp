@@ -377,12 +377,7 @@ TEST_P(RealLlamaCpp, NamesTheClosestSpecAndAgreesWithStrace) {
   agrees_with_strace(model, argv(), s_);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, RealLlamaCpp, ::testing::Values("mmap", "no-mmap"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Modes, RealLlamaCpp, ::testing::Values("mmap", "no-mmap"), ModeName());
 
 }  // namespace
 }  // namespace faultline::testing

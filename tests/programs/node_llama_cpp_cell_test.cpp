@@ -100,12 +100,7 @@ TEST_P(LlamaCell, ColdAndWarmRowsHaveEveryMetric) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, LlamaCell, ::testing::Values("mmap", "no-mmap"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& c : n)
-                             if (c == '-') c = '_';
-                           return n;
-                         });
+                         testing::ModeName());
 
 }  // namespace
 }  // namespace faultline

@@ -123,12 +123,7 @@ TEST_P(NodeLlamaCpp, HoldsTheModelAsItsModeSays) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, NodeLlamaCpp, ::testing::Values("mmap", "no-mmap"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& c : n)
-                             if (c == '-') c = '_';
-                           return n;
-                         });
+                         testing::ModeName());
 
 }  // namespace
 }  // namespace faultline

@@ -30,4 +30,16 @@ inline std::optional<std::string> node_llama_cpp_missing() {
   return std::nullopt;
 }
 
+// Test names for INSTANTIATE_TEST_SUITE_P over load.mjs's modes ("no-mmap" ->
+// "no_mmap").
+struct ModeName {
+  template <class Info>
+  std::string operator()(const Info& info) const {
+    std::string n = info.param;
+    for (char& c : n)
+      if (c == '-') c = '_';
+    return n;
+  }
+};
+
 }  // namespace faultline::testing

@@ -257,11 +257,7 @@ Mapping load_ranges(const std::string& path, const Strategy& s,
       }
     });
   } catch (const std::system_error& e) {
-    if (direct && e.code().value() == EINVAL)
-      throw std::runtime_error(fmt::format(
-          "{}: O_DIRECT read refused (EINVAL): the filesystem or device needs another alignment "
-          "than {} bytes",
-          path, align));
+    if (direct && e.code().value() == EINVAL) throw detail::direct_alignment_error(path, align);
     throw;
   }
   return out;

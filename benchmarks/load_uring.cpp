@@ -86,11 +86,7 @@ Mapping read_with_uring(const std::string& path, const Strategy& s, bool direct)
     else
       uring_read_all(fd.get(), path, buf.data, size, chunk, s.queue_depth(), align);
   } catch (const std::system_error& e) {
-    if (direct && e.code().value() == EINVAL)
-      throw std::runtime_error(fmt::format(
-          "{}: O_DIRECT read refused (EINVAL): the filesystem or device needs another alignment "
-          "than {} bytes",
-          path, align));
+    if (direct && e.code().value() == EINVAL) throw detail::direct_alignment_error(path, align);
     throw;
   }
   return Mapping::from_heap(buf.release(), size, true);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 
 #include "benchmarks/mapping.h"
@@ -33,5 +34,13 @@ std::string memlock_limit_text();
 
 // Size of the open file; throws when it is not a regular, non-empty file.
 std::uint64_t file_size_of(int fd, const std::string& path);
+
+// What an O_DIRECT read refused with EINVAL means: the alignment is wrong.
+inline std::runtime_error direct_alignment_error(const std::string& path, std::uint64_t align) {
+  return std::runtime_error(path +
+                            ": O_DIRECT read refused (EINVAL): the filesystem or device needs "
+                            "another alignment than " +
+                            std::to_string(align) + " bytes");
+}
 
 }  // namespace faultline::detail

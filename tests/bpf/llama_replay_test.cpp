@@ -45,14 +45,7 @@ struct Dir {
 };
 
 std::string model_of(const Dir& d, std::uint64_t size) {
-  GenOptions g;
-  g.format = ModelFormat::kGguf;
-  g.arch = "llama";
-  g.size = size;
-  g.seed = 11;
-  g.out = d / "model.gguf";
-  ensure_model(g);
-  return g.out;
+  return llama_gguf(d / "model.gguf", size, 11);
 }
 
 json read_json(const std::string& path) {

@@ -345,13 +345,7 @@ class RealLlamaCpp : public ::testing::TestWithParam<std::string> {
     SKIP_WITHOUT_TRACE();
     if (auto why = node_llama_cpp_missing()) GTEST_SKIP() << *why;
     node_ = find_program("node");
-    GenOptions g;
-    g.format = ModelFormat::kGguf;
-    g.arch = "llama";
-    g.size = 32ull << 20;
-    g.seed = 6;
-    g.out = s_.dir + "/model.gguf";
-    ensure_model(g);
+    llama_gguf(s_.dir + "/model.gguf", 32ull << 20, 6);
   }
   std::vector<std::string> argv() const {
     return {node_, node_llama_cpp_dir() + "/load.mjs", s_.dir + "/model.gguf", "--mode",

@@ -34,13 +34,7 @@ TEST_P(LlamaCell, ColdAndWarmRowsHaveEveryMetric) {
   if (::geteuid() != 0) GTEST_SKIP() << "a program cell's cgroup and tracer need root";
   std::string t = "/var/tmp/faultline-llama-cell-XXXXXX";
   ASSERT_TRUE(::mkdtemp(t.data()));
-  GenOptions g;
-  g.format = ModelFormat::kGguf;
-  g.arch = "llama";
-  g.size = 64ull << 20;
-  g.seed = 5;
-  g.out = t + "/model.gguf";
-  ensure_model(g);
+  const std::string model = testing::llama_gguf(t + "/model.gguf", 64ull << 20, 5);
   const std::string mode = GetParam();
   ::setenv("FAULTLINE_BENCH", FAULTLINE_BENCH_EXE, 1);
   ::setenv("FAULTLINE_CACHE_DIR", (t + "/cache").c_str(), 1);
@@ -48,7 +42,7 @@ TEST_P(LlamaCell, ColdAndWarmRowsHaveEveryMetric) {
   int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   SpawnOptions o{
       {FAULTLINE_EXE,      "run",
-       "--model",          g.out,
+       "--model",          model,
        "--strategies",     "mmap:private",
        "--patterns",       "none",
        "--command",        "llama=node " + d + "/load.mjs {model} --mode " + mode + " --hold",

@@ -61,13 +61,7 @@ class NodeLlamaCpp : public ::testing::TestWithParam<std::string> {
     std::string t = "/var/tmp/faultline-programs-XXXXXX";
     if (!::mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
     dir_ = new std::string(t);
-    GenOptions g;
-    g.format = ModelFormat::kGguf;
-    g.arch = "llama";
-    g.size = 64ull << 20;
-    g.seed = 5;
-    g.out = t + "/model.gguf";
-    ensure_model(g);
+    testing::llama_gguf(t + "/model.gguf", 64ull << 20, 5);
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/process.h"
+#include "datasets/generator.h"
 
 namespace faultline::testing {
 
@@ -28,6 +29,19 @@ inline std::optional<std::string> node_llama_cpp_missing() {
            " (scripts/setup installs it with npm; node/npm or the registry were missing)";
   if (find_program("node").empty()) return "node is not in PATH";
   return std::nullopt;
+}
+
+// A `faultline-gen --arch llama` GGUF of `size` bytes at `path` (the model
+// load.mjs loads), made once.
+inline std::string llama_gguf(const std::string& path, std::uint64_t size, std::uint64_t seed) {
+  GenOptions g;
+  g.format = ModelFormat::kGguf;
+  g.arch = "llama";
+  g.size = size;
+  g.seed = seed;
+  g.out = path;
+  ensure_model(g);
+  return path;
 }
 
 // Test names for INSTANTIATE_TEST_SUITE_P over load.mjs's modes ("no-mmap" ->

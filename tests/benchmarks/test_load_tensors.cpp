@@ -140,8 +140,10 @@ TEST_F(LoadTensorsTest, ReclaimDropsTheMappedSourceOfCopiedTensors) {
   const double anon = double(proc_field("/proc/self/status", "RssAnon") - anon0);
   const double file = double(proc_field("/proc/self/status", "RssFile") - file0);
   EXPECT_NEAR(anon, double(tensor_bytes()), double(1 << 20));
-  // What stays: the header and the partial pages at tensor edges.
-  EXPECT_LT(file, double(layout_->data_offset + 2 * 4096 * layout_->tensors.size()));
+  // What stays: the header and the partial pages at tensor edges, and (the
+  // process's RssFile moves with it) pages of our own code the load touched
+  // for the first time: 6 KiB of them under ASan, so 64 KiB of room.
+  EXPECT_LT(file, double(layout_->data_offset + 2 * 4096 * layout_->tensors.size() + (64 << 10)));
   EXPECT_GT(residency(*path_).pct(), 99.0) << "the page cache keeps the pages";
 }
 

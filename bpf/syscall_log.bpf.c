@@ -53,7 +53,7 @@ struct {
 #elif defined(__TARGET_ARCH_x86)
 #define SC_PARM6(regs) BPF_CORE_READ(regs, r9)
 #elif defined(__TARGET_ARCH_arm64)
-#define SC_PARM6(regs) BPF_CORE_READ((struct user_pt_regs *)(regs), regs[5])
+#define SC_PARM6(regs) BPF_CORE_READ((struct user_pt_regs*)(regs), regs[5])
 #else
 #define SC_PARM6(regs) 0
 #endif
@@ -65,52 +65,40 @@ __s64 sc_inflight = 0;
 
 enum sc_kind { SC_NONE, SC_OPEN, SC_FD, SC_ADDR };
 
-static __always_inline int kind_of(long id)
-{
-  if (id == nr_openat || id == nr_open)
-    return SC_OPEN;
+static __always_inline int kind_of(long id) {
+  if (id == nr_openat || id == nr_open) return SC_OPEN;
   if (id == nr_read || id == nr_pread64 || id == nr_readv || id == nr_preadv || id == nr_mmap ||
       id == nr_fadvise64 || id == nr_close)
     return SC_FD;
-  if (id == nr_munmap || id == nr_madvise || id == nr_mlock || id == nr_mlock2)
-    return SC_ADDR;
+  if (id == nr_munmap || id == nr_madvise || id == nr_mlock || id == nr_mlock2) return SC_ADDR;
   return SC_NONE;
 }
 
 /* The struct file of the current task's fd, or NULL. */
-static __always_inline struct file *fd_file(long fd)
-{
-  if (fd < 0)
-    return NULL;
-  struct task_struct *task = bpf_get_current_task_btf();
-  struct files_struct *files = BPF_CORE_READ(task, files);
-  if (!files)
-    return NULL;
-  struct fdtable *fdt = BPF_CORE_READ(files, fdt);
-  if (!fdt)
-    return NULL;
+static __always_inline struct file* fd_file(long fd) {
+  if (fd < 0) return NULL;
+  struct task_struct* task = bpf_get_current_task_btf();
+  struct files_struct* files = BPF_CORE_READ(task, files);
+  if (!files) return NULL;
+  struct fdtable* fdt = BPF_CORE_READ(files, fdt);
+  if (!fdt) return NULL;
   unsigned int max = BPF_CORE_READ(fdt, max_fds);
-  if ((unsigned long)fd >= max)
-    return NULL;
-  struct file **arr = BPF_CORE_READ(fdt, fd);
-  struct file *f = NULL;
+  if ((unsigned long)fd >= max) return NULL;
+  struct file** arr = BPF_CORE_READ(fdt, fd);
+  struct file* f = NULL;
   bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
   return f;
 }
 
 /* Whether f is a traced file; fills e's inode and file flags. */
-static __always_inline bool traced_file(struct file *f, struct fl_sc_event *e)
-{
-  if (!f || !filter_files)
-    return false;
-  struct inode *inode = BPF_CORE_READ(f, f_inode);
-  if (!inode)
-    return false;
+static __always_inline bool traced_file(struct file* f, struct fl_sc_event* e) {
+  if (!f || !filter_files) return false;
+  struct inode* inode = BPF_CORE_READ(f, f_inode);
+  if (!inode) return false;
   __u64 ino = BPF_CORE_READ(inode, i_ino);
   __u64 dev = BPF_CORE_READ(inode, i_sb, s_dev);
-  struct fl_file *file;
-  if (!file_ok(dev, ino, &file))
-    return false;
+  struct fl_file* file;
+  if (!file_ok(dev, ino, &file)) return false;
   e->ino = ino;
   e->file_flags = BPF_CORE_READ(f, f_flags);
   return true;
@@ -121,17 +109,16 @@ static __always_inline bool traced_file(struct file *f, struct fl_sc_event *e)
 /* Walking [addr, end) VMA by VMA (mlock, madvise and mprotect split them):
  * the file range grows while the VMAs map the traced file contiguously. */
 struct vma_ctx {
-  struct fl_sc_event *e;
+  struct fl_sc_event* e;
   __u64 addr, end; /* what is left to walk */
   __u32 found, traced, stop;
 };
 
-static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct vma_ctx *c)
-{
+static long vma_cb(struct task_struct* task, struct vm_area_struct* vma, struct vma_ctx* c) {
   c->found = 1;
-  struct file *f = vma->vm_file;
-  struct inode *inode = f ? f->f_inode : NULL;
-  struct fl_file *file;
+  struct file* f = vma->vm_file;
+  struct inode* inode = f ? f->f_inode : NULL;
+  struct fl_file* file;
   if (!inode || !filter_files || !file_ok(inode->i_sb->s_dev, inode->i_ino, &file)) {
     c->stop = 1;
     return 0;
@@ -157,11 +144,9 @@ static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct 
 }
 
 SEC("tp_btf/sys_enter")
-int BPF_PROG(sc_enter, struct pt_regs *regs, long id)
-{
+int BPF_PROG(sc_enter, struct pt_regs* regs, long id) {
   int kind = kind_of(id);
-  if (kind == SC_NONE || !task_ok())
-    return 0;
+  if (kind == SC_NONE || !task_ok()) return 0;
   struct fl_sc_event e = {};
   e.nr = id;
   e.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
@@ -171,9 +156,8 @@ int BPF_PROG(sc_enter, struct pt_regs *regs, long id)
   e.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
   e.args[5] = SC_PARM6(regs);
   if (kind == SC_FD) {
-    struct file *f = fd_file((long)(int)(id == nr_mmap ? e.args[4] : e.args[0]));
-    if (!traced_file(f, &e))
-      return 0;
+    struct file* f = fd_file((long)(int)(id == nr_mmap ? e.args[4] : e.args[0]));
+    if (!traced_file(f, &e)) return 0;
     if (id == nr_read || id == nr_readv) {
       e.file_offset = BPF_CORE_READ(f, f_pos);
     } else if (id == nr_pread64 || id == nr_preadv) {
@@ -189,16 +173,13 @@ int BPF_PROG(sc_enter, struct pt_regs *regs, long id)
     }
   } else if (kind == SC_ADDR) {
     struct vma_ctx c = {.e = &e, .addr = e.args[0], .end = e.args[0] + e.args[1]};
-    if (c.end < c.addr)
-      c.end = ~0ULL;
+    if (c.end < c.addr) c.end = ~0ULL;
     for (int i = 0; i < MAX_VMAS && c.addr < c.end && !c.stop; i++) {
       c.found = 0;
       bpf_find_vma(bpf_get_current_task_btf(), c.addr, vma_cb, &c, 0);
-      if (!c.found)
-        break;
+      if (!c.found) break;
     }
-    if (!c.traced)
-      return 0;
+    if (!c.traced) return 0;
   }
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   e.tid = tid;
@@ -212,23 +193,18 @@ int BPF_PROG(sc_enter, struct pt_regs *regs, long id)
 }
 
 SEC("tp_btf/sys_exit")
-int BPF_PROG(sc_exit, struct pt_regs *regs, long ret)
-{
-  if (sc_inflight <= 0)
-    return 0;
+int BPF_PROG(sc_exit, struct pt_regs* regs, long ret) {
+  if (sc_inflight <= 0) return 0;
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
-  struct fl_sc_event *p = bpf_map_lookup_elem(&sc_pending, &tid);
-  if (!p)
-    return 0;
+  struct fl_sc_event* p = bpf_map_lookup_elem(&sc_pending, &tid);
+  if (!p) return 0;
   struct fl_sc_event e = *p;
-  if (bpf_map_delete_elem(&sc_pending, &tid) == 0)
-    __sync_fetch_and_add(&sc_inflight, -1);
+  if (bpf_map_delete_elem(&sc_pending, &tid) == 0) __sync_fetch_and_add(&sc_inflight, -1);
   e.ret = ret;
   e.exit_ns = bpf_ktime_get_ns();
   long id = e.nr;
   if (id == nr_openat || id == nr_open) {
-    if (ret < 0 || !traced_file(fd_file(ret), &e))
-      return 0;
+    if (ret < 0 || !traced_file(fd_file(ret), &e)) return 0;
   } else if (id == nr_read || id == nr_readv || id == nr_pread64 || id == nr_preadv) {
     if (ret > 0) {
       e.file_bytes = ret;

@@ -12,11 +12,9 @@ struct {
 } events SEC(".maps");
 
 static __always_inline void emit(__u16 kind, __u64 ino, __u64 index, __u64 nr, __u64 value,
-                                 __u16 order)
-{
-  if (!timeline)
-    return;
-  struct fl_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+                                 __u16 order) {
+  if (!timeline) return;
+  struct fl_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
   if (!e) {
     count(FL_TIMELINE_DROPPED, 1);
     return;

@@ -31,13 +31,13 @@ enum fl_counter {
   FL_PC_ADD_PAGES,
   FL_PC_DEL_FOLIOS, /* filemap:mm_filemap_delete_from_page_cache */
   FL_PC_DEL_PAGES,
-  FL_UNUSED_EVICTED,  /* pages added, never used, then evicted */
-  FL_UNUSED_BEYOND,   /* pages added past the bitmap (the file grew): not tracked */
-  FL_BIO_REQS,        /* block requests of the traced tasks and files */
-  FL_BIO_BYTES,       /* bytes, at first issue */
-  FL_BIO_DONE,        /* block:block_rq_complete of our requests */
-  FL_BIO_OTHER_FILE,  /* requests the task submitted for pages of untraced files */
-  FL_TIMELINE_EVENTS, /* events written to the ring buffer */
+  FL_UNUSED_EVICTED,   /* pages added, never used, then evicted */
+  FL_UNUSED_BEYOND,    /* pages added past the bitmap (the file grew): not tracked */
+  FL_BIO_REQS,         /* block requests of the traced tasks and files */
+  FL_BIO_BYTES,        /* bytes, at first issue */
+  FL_BIO_DONE,         /* block:block_rq_complete of our requests */
+  FL_BIO_OTHER_FILE,   /* requests the task submitted for pages of untraced files */
+  FL_TIMELINE_EVENTS,  /* events written to the ring buffer */
   FL_TIMELINE_DROPPED, /* events lost: ring buffer full */
   FL_FORKS_FOLLOWED,   /* children added to the tgid filter (sched_process_fork) */
   FL_SC_EVENTS,        /* syscall_log.bpf.c: calls on traced files written */
@@ -92,9 +92,9 @@ struct fl_gate {
  * faults need no bpf_find_vma; dropped at munmap/mmap/mremap/mprotect. */
 enum fl_vma_flags {
   FL_VC_VALID = 1,
-  FL_VC_TRACED = 2,  /* a mapping of a traced file */
-  FL_VC_SHARED = 4,  /* VM_SHARED */
-  FL_VC_NOHUGE = 8,  /* VM_NOHUGEPAGE */
+  FL_VC_TRACED = 2, /* a mapping of a traced file */
+  FL_VC_SHARED = 4, /* VM_SHARED */
+  FL_VC_NOHUGE = 8, /* VM_NOHUGEPAGE */
 };
 struct fl_vma_cache {
   __u64 start, end, pgoff;

@@ -20,11 +20,13 @@
 #include <thread>
 
 #include "benchmarks/loaders.h"
+#include "benchmarks/stream_order.h"
 #include "common/unique_fd.h"
 
 namespace faultline {
 namespace {
 
+using detail::OrderSlot;
 using detail::ReadRequest;
 
 void sleep_ns(std::uint64_t ns) {
@@ -32,7 +34,8 @@ void sleep_ns(std::uint64_t ns) {
 }
 
 // The requests of one stream: each range clipped to the file, rounded out to
-// `align`, cut into chunk-sized requests.
+// `align`, cut into chunk-sized requests; a range past the end of the file is
+// one empty request (its gap, its place in the order).
 std::vector<ReadRequest> requests_of(const RangeStream& st, std::uint64_t size, std::uint64_t chunk,
                                      std::uint64_t align, bool gaps) {
   std::vector<ReadRequest> out;
@@ -40,19 +43,31 @@ std::vector<ReadRequest> requests_of(const RangeStream& st, std::uint64_t size, 
     const Range& r = st.ranges[i];
     std::uint64_t gap = 0;
     if (gaps && i > 0 && i < st.t_ns.size()) gap = st.t_ns[i] - st.t_ns[i - 1];
+    const std::uint32_t file = i < st.files.size() ? st.files[i] : 0;
     if (r.offset >= size || r.bytes == 0) {
-      if (gap) out.push_back({0, 0, gap});  // keep the pacing of a range past EOF
+      out.push_back({0, 0, gap, file, i, true});
       continue;
     }
     std::uint64_t begin = r.offset / align * align;
     std::uint64_t end = std::min(size, r.offset + r.bytes);
-    const std::uint32_t file = i < st.files.size() ? st.files[i] : 0;
     for (std::uint64_t off = begin; off < end; off += chunk) {
-      out.push_back({off, std::min(chunk, end - off), gap, file});
+      out.push_back({off, std::min(chunk, end - off), gap, file, i, off == begin});
       gap = 0;
     }
   }
   return out;
+}
+
+// The order a synchronous thread keeps: before the first request of a range,
+// the ranges before it are done and the range waits for its turn; at the
+// end, all are done.
+void enter(const OrderSlot& o, const ReadRequest& q) {
+  if (!o.order || !q.first) return;
+  o.order->done(o.stream, q.range);
+  o.order->wait(o.stream, q.range);
+}
+void leave(const OrderSlot& o, const std::vector<ReadRequest>& reqs) {
+  if (o.order && !reqs.empty()) o.order->done(o.stream, reqs.back().range + 1);
 }
 
 // A thread's descriptors: `first` for requests of file 0, one more opened
@@ -79,9 +94,10 @@ std::vector<ReadRequest> strip_files(std::vector<ReadRequest> reqs) {
 }
 
 void read_requests(Descriptors& fds, const std::string& path, std::uint8_t* buf,
-                   const std::vector<ReadRequest>& reqs) {
+                   const std::vector<ReadRequest>& reqs, const OrderSlot& order) {
   for (const ReadRequest& q : reqs) {
     sleep_ns(q.sleep_ns);
+    enter(order, q);
     if (q.len == 0) continue;
     const int fd = fds.of(q.file);
     if (::lseek(fd, static_cast<off_t>(q.offset), SEEK_SET) < 0) throw sys_error("lseek", path);
@@ -94,15 +110,19 @@ void read_requests(Descriptors& fds, const std::string& path, std::uint8_t* buf,
       done += static_cast<std::uint64_t>(n);
     }
   }
+  leave(order, reqs);
 }
 
 void pread_requests(Descriptors& fds, const std::string& path, std::uint8_t* buf,
-                    const std::vector<ReadRequest>& reqs, std::uint64_t align) {
+                    const std::vector<ReadRequest>& reqs, std::uint64_t align,
+                    const OrderSlot& order) {
   for (const ReadRequest& q : reqs) {
     sleep_ns(q.sleep_ns);
+    enter(order, q);
     if (q.len)
       detail::pread_range(fds.of(q.file), path, buf, q.offset, q.offset + q.len, q.len, align);
   }
+  leave(order, reqs);
 }
 
 }  // namespace
@@ -130,7 +150,7 @@ void run_streams(std::size_t n, const std::function<void(std::size_t)>& fn) {
 
 void detail::uring_read_requests(int fd, const std::string& path, std::uint8_t* buf,
                                  std::uint64_t size, const std::vector<ReadRequest>& reqs, int qd,
-                                 std::uint64_t align) {
+                                 std::uint64_t align, OrderSlot order) {
   io_uring ring;
   int rc = io_uring_queue_init(static_cast<unsigned>(qd), &ring, 0);
   if (rc < 0) throw sys_error("io_uring_queue_init", path, -rc);
@@ -139,6 +159,21 @@ void detail::uring_read_requests(int fd, const std::string& path, std::uint8_t* 
     ~RingGuard() { io_uring_queue_exit(r); }
   } guard{&ring};
   std::deque<ReadRequest> todo(reqs.begin(), reqs.end());
+  // With an order: requests not yet complete per range, and how many ranges
+  // (a prefix) are complete.
+  std::vector<std::uint32_t> left;
+  std::size_t complete = 0;
+  if (order.order)
+    for (const ReadRequest& q : reqs) {
+      if (q.range >= left.size()) left.resize(q.range + 1, 0);
+      ++left[q.range];
+    }
+  auto finished = [&](const ReadRequest& q) {
+    if (!order.order) return;
+    --left[q.range];
+    while (complete < left.size() && left[complete] == 0) ++complete;
+    order.order->done(order.stream, complete);
+  };
   std::vector<ReadRequest> slots(static_cast<std::size_t>(qd));
   std::vector<int> free_slots;
   for (int i = qd - 1; i >= 0; --i) free_slots.push_back(i);
@@ -147,7 +182,13 @@ void detail::uring_read_requests(int fd, const std::string& path, std::uint8_t* 
     while (!todo.empty() && !free_slots.empty()) {
       // A gap waits for nothing in flight: the recorded program did not either.
       sleep_ns(std::exchange(todo.front().sleep_ns, 0));
+      if (order.order && todo.front().first &&
+          !order.order->may_start(order.stream, todo.front().range)) {
+        if (inflight > 0) break;  // reap first: another stream may wait for those
+        order.order->wait(order.stream, todo.front().range);
+      }
       if (todo.front().len == 0) {
+        finished(todo.front());
         todo.pop_front();
         continue;
       }
@@ -183,8 +224,11 @@ void detail::uring_read_requests(int fd, const std::string& path, std::uint8_t* 
         io_uring_cq_advance(&ring, seen);
         throw std::runtime_error(path + ": file shrank while loading");
       }
-      if (got < r.len && r.offset + got < size)
-        todo.push_front({r.offset + got, r.len - got, 0});  // short read: the rest
+      if (got < r.len && r.offset + got < size) {
+        todo.push_front({r.offset + got, r.len - got, 0, r.file, r.range, false});  // the rest
+        if (order.order) ++left[r.range];
+      }
+      finished(r);
     }
     io_uring_cq_advance(&ring, seen);
   }
@@ -239,21 +283,30 @@ Mapping load_ranges(const std::string& path, const Strategy& s,
   for (const auto& st : streams) reqs.push_back(requests_of(st, size, chunk, align, gaps));
   const int qd = s.queue_depth();
   try {
+    StreamOrder order(streams);
     run_streams(streams.size(), [&](std::size_t i) {
-      if (s.method == LoadMethod::kRead) {
-        // Each thread its own file position.
-        UniqueFd own = i == 0 ? UniqueFd() : open_or_throw(path, O_RDONLY);
-        Descriptors fds(i == 0 ? fd.get() : own.get(), path);
-        read_requests(fds, path, buf, reqs[i]);
-      } else if (s.method == LoadMethod::kPread || qd <= 1) {
-        // direct with qd 1 keeps its one O_DIRECT descriptor.
-        Descriptors fds(fd.get(), path);
-        if (s.method == LoadMethod::kPread)
-          pread_requests(fds, path, buf, reqs[i], align);
-        else
-          pread_requests(fds, path, buf, strip_files(reqs[i]), align);
-      } else {
-        detail::uring_read_requests(fd.get(), path, buf, size, reqs[i], qd, align);
+      const OrderSlot slot{order.active() ? &order : nullptr, i};
+      try {
+        if (s.method == LoadMethod::kRead) {
+          // Each thread its own file position.
+          UniqueFd own = i == 0 ? UniqueFd() : open_or_throw(path, O_RDONLY);
+          Descriptors fds(i == 0 ? fd.get() : own.get(), path);
+          read_requests(fds, path, buf, reqs[i], slot);
+        } else if (s.method == LoadMethod::kPread || qd <= 1) {
+          // direct with qd 1 keeps its one O_DIRECT descriptor.
+          Descriptors fds(fd.get(), path);
+          if (s.method == LoadMethod::kPread)
+            pread_requests(fds, path, buf, reqs[i], align, slot);
+          else
+            pread_requests(fds, path, buf, strip_files(reqs[i]), align, slot);
+        } else {
+          detail::uring_read_requests(fd.get(), path, buf, size, reqs[i], qd, align, slot);
+        }
+      } catch (const StreamOrder::Aborted&) {
+        // Another stream failed; its error is the one reported.
+      } catch (...) {
+        order.abort();
+        throw;
       }
     });
   } catch (const std::system_error& e) {

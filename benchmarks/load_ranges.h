@@ -13,11 +13,16 @@
 
 namespace faultline {
 
+class StreamOrder;  // stream_order.h
+
 // One thread's reads, in order. t_ns (optional: empty, or one per range) is
-// when each range was read in the recording, for gaps.
+// when each range was read in the recording, for gaps and for the order
+// across streams (stream_order.h); dur_ns (optional, one per range) how long
+// each read took there (0: not known).
 struct RangeStream {
   std::vector<Range> ranges;
   std::vector<std::uint64_t> t_ns;
+  std::vector<std::uint64_t> dur_ns;
   // Optional, one per range: which open of the file the range was read
   // through (a recording's Event::file; 0 = any). read and pread then use
   // one descriptor per distinct value, so each keeps its own readahead state.
@@ -35,8 +40,10 @@ struct RangeStream {
 //           least 4 KiB); qd > 1: io_uring with up to qd requests of a thread in
 //           flight, submitted in range order; fallback=buffered as load() does
 //   uring   buffered io_uring, as direct without O_DIRECT
-// One thread per stream (a single stream runs on the calling thread), all
-// started together; s.threads is not used (the streams are the threads).
+// One thread per stream (a single stream runs on the calling thread); when
+// the streams have times, in the recorded order across them (StreamOrder:
+// a range waits for the other streams' ranges that ended before it started),
+// else all at once; s.threads is not used (the streams are the threads).
 // gaps: sleep t_ns[i] - t_ns[i-1] before range i of a stream. Ranges are
 // clipped to the file. Throws naming the file, like load().
 Mapping load_ranges(const std::string& path, const Strategy& s,
@@ -56,15 +63,27 @@ namespace detail {
 struct ReadRequest {
   std::uint64_t offset = 0, len = 0, sleep_ns = 0;
   std::uint32_t file = 0;  // RangeStream::files (read, pread)
+  std::size_t range = 0;   // the stream's range it is part of (for the order)
+  bool first = false;      // the range's first request
+};
+
+// The order across streams a thread's requests keep: its stream's index in
+// `order` (a null order: none).
+struct OrderSlot {
+  StreamOrder* order = nullptr;
+  std::size_t stream = 0;
 };
 
 // io_uring reads of `reqs` with up to `qd` in flight, submitted in order; a
 // short read resubmits the rest first. O_DIRECT lengths are rounded up to
 // `align` (the buffer has room); a read that ends at EOF (`size`) returns
-// short, which ends it. Throws naming the file. (load_uring.cpp and
-// load_ranges() both read with it.)
+// short, which ends it. With an order, a range's first request is submitted
+// when the order lets it start (after the requests in flight are reaped, if
+// it must wait) and ranges are reported done as their requests complete.
+// Throws naming the file. (load_uring.cpp and load_ranges() both read with it.)
 void uring_read_requests(int fd, const std::string& path, std::uint8_t* buf, std::uint64_t size,
-                         const std::vector<ReadRequest>& reqs, int qd, std::uint64_t align);
+                         const std::vector<ReadRequest>& reqs, int qd, std::uint64_t align,
+                         OrderSlot order = {});
 
 }  // namespace detail
 

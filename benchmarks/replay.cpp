@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "benchmarks/stream_order.h"
 #include "benchmarks/touch_timer.h"
 #include "recording/recording.h"
 
@@ -38,6 +39,7 @@ ReplayPlan plan_replay(const AccessPattern& p, const ModelLayout& layout) {
     }
     plan.streams[it->second].ranges.push_back(r);
     plan.streams[it->second].t_ns.push_back(a.t_ns);
+    plan.streams[it->second].dur_ns.push_back(a.dur_ns);
     plan.streams[it->second].files.push_back(a.file);
     plan.ranges.push_back(r);
   }
@@ -57,20 +59,27 @@ bool replay_can_time_touches(const Strategy& s, const ReplayPlan& plan) {
 
 namespace {
 
-// One stream through the mapping, sleeping the gaps before each range.
-std::uint64_t touch_stream(const Mapping& m, const RangeStream& st, bool gaps, TouchTimer* timer) {
-  if (!gaps || st.ranges.size() < 2)
+// One stream through the mapping, sleeping the gaps before each range and
+// keeping the order across streams (a null order: none).
+std::uint64_t touch_stream(const Mapping& m, const RangeStream& st, bool gaps, TouchTimer* timer,
+                           const detail::OrderSlot& order = {}) {
+  if ((!gaps || st.ranges.size() < 2) && !order.order)
     return timer ? timer->touch(m.data(), m.size(), st.ranges)
                  : touch(m.data(), m.size(), st.ranges);
   std::uint64_t sum = 0;
   std::vector<Range> one(1);
   for (std::size_t i = 0; i < st.ranges.size(); ++i) {
-    if (i > 0 && st.t_ns[i] > st.t_ns[i - 1])
+    if (gaps && i > 0 && st.t_ns[i] > st.t_ns[i - 1])
       std::this_thread::sleep_for(std::chrono::nanoseconds(st.t_ns[i] - st.t_ns[i - 1]));
+    if (order.order) {
+      order.order->done(order.stream, i);
+      order.order->wait(order.stream, i);
+    }
     one[0] = st.ranges[i];
     sum =
         sum * 31 + (timer ? timer->touch(m.data(), m.size(), one) : touch(m.data(), m.size(), one));
   }
+  if (order.order) order.order->done(order.stream, st.ranges.size());
   return sum;
 }
 
@@ -84,8 +93,18 @@ std::uint64_t replay_touch(const Mapping& m, const Strategy& s, const ReplayPlan
   if (plan.streams.empty()) return 0;
   if (plan.streams.size() == 1) return touch_stream(m, plan.streams[0], gaps, timer);
   std::vector<std::uint64_t> sums(plan.streams.size(), 0);
-  run_streams(plan.streams.size(),
-              [&](std::size_t i) { sums[i] = touch_stream(m, plan.streams[i], gaps, nullptr); });
+  StreamOrder order(plan.streams);
+  run_streams(plan.streams.size(), [&](std::size_t i) {
+    try {
+      sums[i] =
+          touch_stream(m, plan.streams[i], gaps, nullptr, {order.active() ? &order : nullptr, i});
+    } catch (const StreamOrder::Aborted&) {
+      // Another stream failed; its error is the one reported.
+    } catch (...) {
+      order.abort();
+      throw;
+    }
+  });
   std::uint64_t sum = 0;
   for (auto v : sums) sum ^= v;
   return sum;

@@ -6,9 +6,11 @@
 //   - mapping strategies map the file as load() does, then touch each range
 //     through the mapping (one byte per page) in that order.
 // A recording with several tids replays with one thread per tid (in order of
-// their first event), each in its own order, started together; gaps=on sleeps
-// the recorded gaps between a thread's consecutive events, inside the timed
-// region.
+// their first event), each in its own order, and in the recorded order across
+// them: an access waits for the other threads' accesses that ended before it
+// started in the recording (stream_order.h), so threads that took turns take
+// turns and threads that overlapped overlap; gaps=on sleeps the recorded gaps
+// between a thread's consecutive events, inside the timed region.
 #pragma once
 
 #include <cstdint>

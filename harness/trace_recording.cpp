@@ -113,6 +113,7 @@ recording::Recording make_recording(const RecordingInputs& in) {
           if (fresh) it->second = ++opens;
           Event r{e.enter_ns, e.tid, Op::kRead, e.file_offset, std::uint64_t(e.ret), e.name};
           r.file = it->second;
+          r.dur_ns = e.exit_ns >= e.enter_ns ? e.exit_ns - e.enter_ns : 0;
           ev.push_back(std::move(r));
         }
         continue;

@@ -38,6 +38,9 @@ struct Event {
   // the order the opens were seen; 0 = not known). Readahead state lives in
   // the open file, so a replay opens the file once per distinct value.
   std::uint32_t file = 0;
+  // read only: how long the call took (exit - entry), 0 = not known. A
+  // replay keeps threads that read one after another in that order.
+  std::uint64_t dur_ns = 0;
 };
 
 // How complete the sequence is: which kinds of event were recorded at all.
@@ -88,7 +91,8 @@ struct Access {
   std::uint64_t t_ns;
   std::uint32_t tid;
   std::uint64_t offset, bytes;
-  std::uint32_t file = 0;  // reads: Event::file
+  std::uint32_t file = 0;    // reads: Event::file
+  std::uint64_t dur_ns = 0;  // reads: Event::dur_ns
 };
 
 // The read, fault and populate events with bytes > 0, in the file's order.

@@ -156,7 +156,8 @@ bool parse_event(const Place& at, const json& e, Event& out, std::vector<std::st
           if (f > 0xffffffffu) at.fail("\"file\" is too large");
           out.file = static_cast<std::uint32_t>(f);
         }
-        known.insert("file");
+        if (auto it = e.find("dur_ns"); it != e.end()) out.dur_ns = as_uint(at, *it, "dur_ns");
+        known.insert({"file", "dur_ns"});
       }
     } else if (out.op == Op::kReadahead) {
       out.detail = as_string(at, need(at, e, "kind", "a readahead event"), "kind");
@@ -213,7 +214,8 @@ std::vector<Access> access_sequence(const Recording& r) {
   for (const Event& e : r.events) {
     if (e.bytes == 0) continue;
     if (e.op == Op::kRead || e.op == Op::kFault || e.op == Op::kPopulate)
-      out.push_back({e.t_ns, e.tid, e.offset, e.bytes, e.op == Op::kRead ? e.file : 0u});
+      out.push_back({e.t_ns, e.tid, e.offset, e.bytes, e.op == Op::kRead ? e.file : 0u,
+                     e.op == Op::kRead ? e.dur_ns : 0u});
   }
   return out;
 }

@@ -76,6 +76,7 @@ std::string event_line(const Event& e) {
   j["bytes"] = e.bytes;
   if ((e.op == Op::kRead || e.op == Op::kPopulate) && !e.detail.empty()) j["call"] = e.detail;
   if (e.op == Op::kRead && e.file) j["file"] = e.file;
+  if (e.op == Op::kRead && e.dur_ns) j["dur_ns"] = e.dur_ns;
   if (e.op == Op::kReadahead) j["kind"] = e.detail;
   return j.dump();
 }

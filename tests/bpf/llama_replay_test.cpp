@@ -5,9 +5,9 @@
 //    of the replay says so);
 //  - the real llama.cpp (node-llama-cpp, --mode no-mmap) recorded cold and
 //    replayed cold under `read`: readahead pages and bytes from storage
-//    within 10 % of what the kernel did for llama.cpp itself (the windows,
-//    printed, are not asserted: its threads read one after another, the
-//    replay's threads at once, and 12-17 sync windows come of it against 17).
+//    within 10 % of what the kernel did for llama.cpp itself, the pages
+//    readahead asked for too (its two threads read one after the other, and
+//    so do the replay's: the recorded order across threads).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -90,30 +90,63 @@ TEST(LlamaReplay, PerTensorReadsReplayAsTheSameReadsInTheSameOrder) {
   EXPECT_EQ(tail, recorded);
 }
 
+// The real llama.cpp's no-mmap load, traced and recorded cold, and its
+// replay under `read`, cold and traced: the two sides' metrics of the model.
+struct RealAndReplay {
+  json real, replay;
+  // Pages of the model evicted during either load: then the kernel read
+  // parts of it twice on that side, which the other side did not see.
+  double evicted() const {
+    auto of = [](const json& m) {
+      return m.contains("bpf_pagecache_evict_pages") ? m["bpf_pagecache_evict_pages"].get<double>()
+                                                     : 0.0;
+    };
+    return of(real) + of(replay);
+  }
+};
+
+RealAndReplay record_and_replay(const Dir& d, const std::string& model) {
+  RealAndReplay out;
+  const std::string rec = d / "llama.replay";
+  make_cold(model);
+  trace(model, "--record " + rec + " --json " + d / "llama.json",
+        "node " + node_llama_cpp_dir() + "/load.mjs " + model + " --mode no-mmap");
+  out.real = read_json(d / "llama.json")["trace"]["metrics"];
+  const auto run = capture(bench(model, "read", "replay:" + rec, "--trace --json " + d / "b.json"));
+  EXPECT_EQ(run.status, 0) << run.out;
+  const json b = read_json(d / "b.json");
+  if (b.is_discarded()) return out;
+  for (const auto& c : b["cells"])
+    if (c["cell"].get<std::string>().rfind("load/read/replay:", 0) == 0) out.replay = c["metrics"];
+  return out;
+}
+
 TEST(LlamaReplay, RealLlamaCppNoMmapReplaysUnderReadWithinTenPercent) {
   SKIP_WITHOUT_BPF();
   if (auto why = node_llama_cpp_missing()) GTEST_SKIP() << *why;
   Dir d;
   const std::string model = model_of(d, 64ull << 20);
-  const std::string rec = d / "llama.replay";
-  make_cold(model);
-  trace(model, "--record " + rec + " --json " + d / "llama.json",
-        "node " + node_llama_cpp_dir() + "/load.mjs " + model + " --mode no-mmap");
-  const json real = read_json(d / "llama.json")["trace"]["metrics"];
-  ASSERT_TRUE(real.contains("bpf_ra_pages") && real.contains("bpf_bio_bytes")) << real.dump();
-
-  const auto run = capture(bench(model, "read", "replay:" + rec, "--trace --json " + d / "b.json"));
-  ASSERT_EQ(run.status, 0) << run.out;
-  const json b = read_json(d / "b.json");
-  ASSERT_FALSE(b.is_discarded());
-  const json* cell = nullptr;
-  for (const auto& c : b["cells"])
-    if (c["cell"].get<std::string>().rfind("load/read/replay:", 0) == 0) cell = &c;
-  ASSERT_TRUE(cell) << b.dump();
-  const json& m = (*cell)["metrics"];
+  // Something else may evict pages of the model during a load (a DAMON
+  // pageout scheme does, on these VMs: `faultline doctor` says so); that side
+  // then reads them twice and its readahead differs. Such a pair is not a
+  // comparison of the recording with its replay: it is measured again.
+  RealAndReplay run;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    run = record_and_replay(d, model);
+    if (run.evicted() == 0) break;
+    std::cout << "attempt " << attempt << ": " << run.evicted()
+              << " pages of the model were evicted during the loads; measuring again\n";
+  }
+  ASSERT_EQ(run.evicted(), 0) << "pages of the model were evicted during every attempt";
+  ASSERT_TRUE(run.real.contains("bpf_ra_pages") && run.real.contains("bpf_bio_bytes"))
+      << run.real.dump();
+  ASSERT_FALSE(run.replay.is_null()) << "no replay cell";
+  // Readahead pages and bytes from storage (the bar), and the pages
+  // readahead asked for: with the recorded order across the threads the
+  // replay's windows are the program's (stream_order.h).
   for (const char* metric : {"bpf_ra_pages", "bpf_ra_requested_pages", "bpf_bio_bytes"}) {
-    ASSERT_TRUE(m.contains(metric)) << metric << (*cell).dump();
-    const double want = real[metric].get<double>(), got = m[metric].get<double>();
+    ASSERT_TRUE(run.replay.contains(metric)) << metric << run.replay.dump();
+    const double want = run.real[metric].get<double>(), got = run.replay[metric].get<double>();
     EXPECT_NEAR(got, want, 0.10 * want) << metric << ": llama.cpp " << want << ", replay " << got;
     std::cout << metric << ": llama.cpp " << want << ", replay under read " << got << "\n";
   }

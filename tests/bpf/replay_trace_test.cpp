@@ -1,7 +1,8 @@
 // The order of a replay, seen by the kernel: faultline-bench replaying a
 // recording of K scattered page faults under mmap:private,advise=random (one
 // fault per page, no readahead) makes filemap faults at exactly those pages,
-// in the recording's order (the tracer's timeline of the timed region).
+// in the recording's order (the tracer's timeline of the timed region), also
+// when the faults were three threads' taking turns.
 // End to end: `faultline trace --record` of faultline-bench running a seeded
 // random:N under mmap:private,advise=random records its faults in the
 // pattern's order, and the replay of that recording faults the same pages in
@@ -68,6 +69,20 @@ TEST(ReplayTrace, FilemapFaultsFollowTheRecordingsOrder) {
   const auto pages = scattered_pages(kSize, 64, 5);
   const std::string rec = file.path() + ".replay";
   write_page_recording(rec, file.path(), kSize, pages, recording::Op::kFault);
+  EXPECT_EQ(replay_faults(file.path(), rec), pages);
+  fs::remove(rec);
+}
+
+TEST(ReplayTrace, FilemapFaultsFollowTheRecordingsOrderAcrossThreads) {
+  SKIP_WITHOUT_BPF();
+  // Three threads taking turns, one fault each 1 µs apart: the replay's three
+  // threads fault in exactly that interleaving (each waits for the others'
+  // earlier faults), not each at its own pace.
+  constexpr std::uint64_t kSize = 64ull << 20;
+  ColdFile file(kSize);
+  const auto pages = scattered_pages(kSize, 48, 9);
+  const std::string rec = file.path() + ".replay";
+  write_page_recording(rec, file.path(), kSize, pages, recording::Op::kFault, {1, 2, 3});
   EXPECT_EQ(replay_faults(file.path(), rec), pages);
   fs::remove(rec);
 }

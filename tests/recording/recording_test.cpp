@@ -56,7 +56,7 @@ Recording sample() {
   Event open{0, 4242, Op::kSyscall, 0, 0, "openat", 5, {{"flags", "O_RDONLY|O_CLOEXEC"}}};
   r.events = {
       open,
-      {1200, 4242, Op::kRead, 0, 4096, "pread64", 0, nullptr},
+      {1200, 4242, Op::kRead, 0, 4096, "pread64", 0, nullptr, 1, 350},  // open 1, 350 ns
       {2000, 4242, Op::kPopulate, 0, 268435456, "mmap", 0, nullptr},
       {2100, 4242, Op::kReadahead, 0, 8388608, "sync", 0, nullptr},
       {2500, 4243, Op::kFault, 65536, 4096, "", 0, nullptr},
@@ -93,6 +93,8 @@ TEST_F(RecordingTest, RoundTrip) {
     EXPECT_EQ(a.detail, b.detail);
     EXPECT_EQ(a.ret, b.ret);
     EXPECT_EQ(a.args, b.args);
+    EXPECT_EQ(a.file, b.file);
+    EXPECT_EQ(a.dur_ns, b.dur_ns);
   }
   // The text is stable: writing what was read gives the same bytes.
   std::ifstream f1(path_);
@@ -108,7 +110,10 @@ TEST_F(RecordingTest, AccessSequenceIsReadsFaultsPopulateInOrder) {
   ASSERT_EQ(seq.size(), 3u);
   EXPECT_EQ(seq[0].offset, 0u);
   EXPECT_EQ(seq[0].bytes, 4096u);
+  EXPECT_EQ(seq[0].file, 1u);
+  EXPECT_EQ(seq[0].dur_ns, 350u);
   EXPECT_EQ(seq[1].bytes, 268435456u);
+  EXPECT_EQ(seq[1].dur_ns, 0u);  // only reads have a duration
   EXPECT_EQ(seq[2].offset, 65536u);
   EXPECT_EQ(seq[2].tid, 4243u);
   EXPECT_EQ(seq[2].t_ns, 2500u);

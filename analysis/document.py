@@ -4,7 +4,7 @@ report.html are two renderings of one Document."""
 from dataclasses import dataclass, field
 
 from analysis import (amplification, calibration, cells, explain, fidelity, programs,
-                      provenance, recommend, schema, storage_limit, tables, units)
+                      provenance, reclaim, recommend, schema, storage_limit, tables, units)
 
 
 @dataclass
@@ -72,6 +72,7 @@ def host_facts(rc):
         ("memory", units.size(mem) if isinstance(mem, (int, float)) else "unknown"),
         ("NUMA nodes", _get(env, "numa_nodes")),
         ("THP", _get(env, "transparent_hugepage.enabled")),
+        ("proactive reclaim", reclaim.host_fact(env)),
         ("filesystem", fs_text),
         ("block device", device),
         ("storage limit", limit),
@@ -111,6 +112,9 @@ def build(runs):
         if cal.host_cache and cal.host_cache.caveat():
             caveats.append("%s: %s" % (rc.run.label, cal.host_cache.caveat()))
         caveats += provenance.fallback_notes(rc)
+        reclaimed = reclaim.caveat(rc)
+        if reclaimed:
+            caveats.append(reclaimed)
         sources += provenance.lines(rc) + provenance.overhead_lines(rc)
         amplified += [("%s: " % rc.run.label if len(run_cells) > 1 else "") + t
                       for t in amplification.sentences(rc)]

@@ -14,6 +14,7 @@
 
 #include "common/credentials.h"
 #include "common/host_lock.h"
+#include "harness/damon.h"
 #include "harness/doctor.h"
 
 namespace faultline::harness {
@@ -56,7 +57,14 @@ int run_doctor_command(const DoctorCliOptions& o) {
                    },
                    {}});
     const DoctorReport report = run_doctor(d);
-    if (!o.quiet) fmt::print("{}", report.table());
+    if (!o.quiet) {
+      fmt::print("{}", report.table());
+      for (const auto& d : damon_pageout())
+        fmt::print(
+            "note: proactive reclaim is on, {}: it may evict pages during a workload here and in "
+            "`faultline run`'s cells (the trace counts them: bpf_pagecache_evict_pages)\n",
+            d);
+    }
     std::fflush(stdout);
     if (!o.json.empty()) write_json_file(o.json, report.to_json());
     if (report.any_failed()) {

@@ -21,6 +21,7 @@
 #include "common/cgroup.h"
 #include "common/process.h"
 #include "common/version.h"
+#include "harness/damon.h"
 
 #if FAULTLINE_HARNESS_BPF
 #include "bpf/tracer.h"
@@ -216,6 +217,8 @@ nlohmann::json capture_env(const std::string& model) {
   j["privileged"] = ::geteuid() == 0;
   j["cachestat"] = cachestat_available();
   j["can_drop_caches"] = can_drop_caches();
+  // Proactive reclaim that may evict the model's pages during a cell (damon.h).
+  j["damon_pageout"] = damon_pageout();
 #if FAULTLINE_HARNESS_BPF
   auto reason = bpf::tracing_unavailable_reason();
   j["tracing"] = reason ? "unavailable: " + *reason : std::string("available");

@@ -19,6 +19,7 @@
 #include "common/cgroup.h"
 #include "common/process.h"
 #include "datasets/generator.h"
+#include "harness/damon.h"
 #include "harness/plan.h"
 #include "harness/runs_schema.h"
 #include "schema/metrics.h"
@@ -232,6 +233,9 @@ TEST_F(RunE2E, EnvDescribesTheHost) {
   EXPECT_GE(env["numa_nodes"].get<int>(), 1);
   EXPECT_TRUE(env["model"]["block_device"].contains("read_ahead_kb"));
   EXPECT_NE(env["faultline"]["git_commit"], "");
+  // The running DAMON pageout schemes: this host's own (damon.h), one per line.
+  ASSERT_TRUE(env["damon_pageout"].is_array());
+  EXPECT_EQ(env["damon_pageout"].size(), damon_pageout().size());
 }
 
 }  // namespace

@@ -5,10 +5,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <charconv>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
@@ -16,27 +14,10 @@
 #include <fmt/format.h>
 
 #include "common/size.h"
+#include "common/smaps.h"
 
 namespace faultline {
 namespace {
-
-struct FileId {
-  unsigned major = 0, minor = 0;
-  std::uint64_t inode = 0;
-};
-
-// A /proc/PID/maps (or smaps header) line that maps the file: returns its
-// length in bytes, else 0. Format: "start-end perms offset MM:mm inode path".
-std::uint64_t mapping_of(const std::string& line, const FileId& id) {
-  unsigned long start = 0, end = 0, offset = 0, inode = 0;
-  unsigned major = 0, minor = 0;
-  char perms[8];
-  if (std::sscanf(line.c_str(), "%lx-%lx %7s %lx %x:%x %lu", &start, &end, perms, &offset, &major,
-                  &minor, &inode) != 7)
-    return 0;
-  if (major != id.major || minor != id.minor || inode != id.inode) return 0;
-  return end - start;
-}
 
 std::string read_comm(const std::string& dir) {
   std::ifstream in(dir + "/comm");
@@ -45,38 +26,12 @@ std::string read_comm(const std::string& dir) {
   return comm.empty() ? "?" : comm;
 }
 
-// Locked bytes of the file's mappings, from /proc/PID/smaps.
-std::uint64_t locked_bytes(const std::string& dir, const FileId& id) {
-  std::ifstream in(dir + "/smaps");
-  std::string line;
-  bool ours = false;
-  std::uint64_t locked = 0;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    // Headers start with a hex address; fields with a capitalized name.
-    if (std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') != std::string::npos &&
-        line.find(':') > line.find('-')) {
-      ours = mapping_of(line, id) > 0;
-      continue;
-    }
-    if (ours && line.rfind("Locked:", 0) == 0) {
-      std::uint64_t kb = 0;
-      const char* p = line.c_str() + 7;
-      while (*p == ' ') ++p;
-      std::from_chars(p, line.c_str() + line.size(), kb);
-      locked += kb * 1024;
-    }
-  }
-  return locked;
-}
-
 }  // namespace
 
 FileMappers find_mappers(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
     throw std::system_error(errno, std::generic_category(), fmt::format("stat({})", path));
-  const FileId id{::major(st.st_dev), ::minor(st.st_dev), std::uint64_t(st.st_ino)};
   FileMappers out;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
@@ -93,16 +48,13 @@ FileMappers find_mappers(const std::string& path) {
       if (errno == EACCES || errno == EPERM) ++out.hidden;
       continue;
     }
-    std::ifstream maps(dir + "/maps");
-    std::string line;
-    if (!maps || !std::getline(maps, line)) continue;  // gone, or a kernel thread
     FileMapper m;
-    do m.mapped_bytes += mapping_of(line, id);
-    while (std::getline(maps, line));
+    for (const auto& map : read_smaps(pid, "maps"))  // gone, or a kernel thread: none
+      if (map.maps(st.st_dev, st.st_ino)) m.mapped_bytes += map.end - map.start;
     if (m.mapped_bytes == 0) continue;
     m.pid = pid;
     m.comm = read_comm(dir);
-    m.locked_bytes = locked_bytes(dir, id);
+    m.locked_bytes = file_field_bytes(read_smaps(pid), st.st_dev, st.st_ino, "Locked");
     out.found.push_back(std::move(m));
   }
   return out;

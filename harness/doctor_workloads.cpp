@@ -1,7 +1,4 @@
 #include "harness/doctor_workloads.h"
-#include <sys/stat.h>
-#include <fstream>
-#include <sstream>
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -13,10 +10,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -26,6 +21,7 @@
 #include "benchmarks/cache.h"
 #include "benchmarks/process_probe.h"
 #include "benchmarks/touch_timer.h"
+#include "common/smaps.h"
 
 namespace faultline::harness::doctor {
 namespace {
@@ -160,38 +156,14 @@ void dontneed(const ScratchFile& f) {
   (void)::posix_fadvise(f.fd(), 0, 0, POSIX_FADV_DONTNEED);
 }
 
-namespace {
-
-// Sum of Pss over the mappings of /proc/self/smaps of inode `ino`.
-std::uint64_t pss_of_inode(ino_t ino) {
-  std::ifstream in("/proc/self/smaps");
-  std::uint64_t sum = 0;
-  bool skip = false;
-  std::string line;
-  while (std::getline(in, line)) {
-    // A mapping's header: "start-end perms offset dev inode [path]".
-    if (!line.empty() && line.find(':') > line.find(' ')) {
-      std::istringstream h(line);
-      std::string range, perms, offset, dev;
-      unsigned long long inode = 0;
-      h >> range >> perms >> offset >> dev >> inode;
-      skip = inode == 0 || ino_t(inode) != ino;
-      continue;
-    }
-    if (!skip && line.rfind("Pss:", 0) == 0) sum += std::stoull(line.substr(4)) * 1024;
-  }
-  return sum;
-}
-
-}  // namespace
-
 ProcessCounters process_counters(const ScratchFile* scratch) {
   const ProcessSample s = sample_process();
   ProcessCounters c{s.minor_faults, s.major_faults, s.read_bytes, s.rss_file_bytes,
                     sample_pss_bytes()};
   if (scratch) {
     struct stat st {};
-    if (::fstat(scratch->fd(), &st) == 0) c.pss_scratch = pss_of_inode(st.st_ino);
+    if (::fstat(scratch->fd(), &st) == 0)
+      c.pss_scratch = file_field_bytes(read_smaps(), st.st_dev, st.st_ino, "Pss");
   }
   return c;
 }

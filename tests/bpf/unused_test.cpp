@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/smaps.h"
 #include "tests/bpf/bpf_test_support.h"
 
 namespace faultline::testing {
@@ -48,16 +49,8 @@ char* map_aligned(int fd, std::size_t size, int flags) {
 
 // kB of FilePmdMapped in this process's smaps for the mapping at `addr`.
 std::uint64_t file_pmd_mapped_kb(const void* addr) {
-  std::ifstream smaps("/proc/self/smaps");
-  std::string line;
-  bool ours = false;
-  char want[32];
-  snprintf(want, sizeof want, "%lx-", reinterpret_cast<unsigned long>(addr));
-  while (std::getline(smaps, line)) {
-    if (line.find('-') != std::string::npos && line.find(':') > line.find('-') && isxdigit(line[0]))
-      ours = line.rfind(want, 0) == 0;
-    if (ours && line.rfind("FilePmdMapped:", 0) == 0) return std::stoull(line.substr(14));
-  }
+  for (const auto& m : read_smaps())
+    if (m.start == reinterpret_cast<std::uintptr_t>(addr)) return m.bytes("FilePmdMapped") / 1024;
   return 0;
 }
 

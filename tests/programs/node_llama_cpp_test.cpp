@@ -19,6 +19,7 @@
 #include <string>
 
 #include "common/process.h"
+#include "common/smaps.h"
 #include "datasets/generator.h"
 #include "datasets/gguf.h"
 #include "tests/support/node_llama_cpp.h"
@@ -31,28 +32,13 @@ struct MappingRss {
   std::uint64_t size_kib = 0, rss_kib = 0;
 };
 
-// Size and Rss of the mappings of `path` in /proc/PID/smaps.
+// Size and Rss of the mappings of the file `path` in /proc/PID/smaps.
 MappingRss mapping_of(pid_t pid, const std::string& path) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps");
-  MappingRss m;
-  std::string line;
-  bool ours = false;
-  while (std::getline(in, line)) {
-    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) &&
-        line.find(' ') < line.find(':') + 20 && line.find('-') < line.find(' ')) {
-      ours = line.size() >= path.size() &&
-             line.compare(line.size() - path.size(), path.size(), path) == 0;
-      continue;
-    }
-    std::istringstream f(line);
-    std::string key;
-    std::uint64_t kib = 0;
-    f >> key >> kib;
-    if (!ours) continue;
-    if (key == "Size:") m.size_kib += kib;
-    if (key == "Rss:") m.rss_kib += kib;
-  }
-  return m;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  const auto maps = read_smaps(pid);
+  return {file_field_bytes(maps, st.st_dev, st.st_ino, "Size") / 1024,
+          file_field_bytes(maps, st.st_dev, st.st_ino, "Rss") / 1024};
 }
 
 class NodeLlamaCpp : public ::testing::TestWithParam<std::string> {

@@ -1,0 +1,44 @@
+// /proc/PID/smaps, read once into its mappings: each one's header (address
+// range, file offset, device, inode, path) and its "kB" fields (Rss, Pss,
+// Locked, FilePmdMapped, ...). The one reader of smaps: the program cells'
+// memory of the model (harness/proc_memory), the doctor's Pss of its scratch
+// file, the eviction diagnosis' locked bytes and the tests all use it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace faultline {
+
+struct SmapsMapping {
+  std::uint64_t start = 0, end = 0, offset = 0;           // addresses; the file offset
+  unsigned major = 0, minor = 0;                          // the file's device (0:0: none)
+  std::uint64_t inode = 0;                                // 0: not a file
+  std::string path;                                       // as smaps prints it ("" if none)
+  std::map<std::string, std::uint64_t, std::less<>> kib;  // "Rss" -> 1234 (kB)
+
+  // A field in bytes (0 when absent).
+  std::uint64_t bytes(std::string_view field) const;
+  // True when it maps the file with this device and inode.
+  bool maps(dev_t dev, ino_t ino) const;
+};
+
+// The mappings of /proc/PID/<file> (pid 0: this process): "smaps" (every
+// mapping with its fields), "maps" (the headers only: cheap) or
+// "smaps_rollup" (one pseudo-mapping holding the sums). Empty when the
+// process is gone or the file unreadable.
+std::vector<SmapsMapping> read_smaps(pid_t pid = 0, std::string_view file = "smaps");
+
+// Parses smaps, maps or smaps_rollup text (for tests and for read_smaps).
+std::vector<SmapsMapping> parse_smaps(std::string_view text);
+
+// `field` in bytes, summed over the mappings of the file (device, inode).
+std::uint64_t file_field_bytes(const std::vector<SmapsMapping>& maps, dev_t dev, ino_t ino,
+                               std::string_view field);
+
+}  // namespace faultline

@@ -62,29 +62,30 @@ std::vector<std::uint64_t> first_touches(const std::vector<Range>& ranges) {
   return out;
 }
 
-TEST(ReplayTrace, FilemapFaultsFollowTheRecordingsOrder) {
-  SKIP_WITHOUT_BPF();
+// A recording of `k` scattered page faults of the threads `tids` (taking
+// turns, 1 µs apart) on a cold 64 MiB file: the replay's filemap faults.
+void expect_replay_faults_in_recorded_order(std::size_t k, std::uint64_t seed,
+                                            const std::vector<std::uint32_t>& tids) {
   constexpr std::uint64_t kSize = 64ull << 20;
   ColdFile file(kSize);
-  const auto pages = scattered_pages(kSize, 64, 5);
+  const auto pages = scattered_pages(kSize, k, seed);
   const std::string rec = file.path() + ".replay";
-  write_page_recording(rec, file.path(), kSize, pages, recording::Op::kFault);
+  write_page_recording(rec, file.path(), kSize, pages, recording::Op::kFault, tids);
   EXPECT_EQ(replay_faults(file.path(), rec), pages);
   fs::remove(rec);
 }
 
+TEST(ReplayTrace, FilemapFaultsFollowTheRecordingsOrder) {
+  SKIP_WITHOUT_BPF();
+  expect_replay_faults_in_recorded_order(64, 5, {1});
+}
+
 TEST(ReplayTrace, FilemapFaultsFollowTheRecordingsOrderAcrossThreads) {
   SKIP_WITHOUT_BPF();
-  // Three threads taking turns, one fault each 1 µs apart: the replay's three
-  // threads fault in exactly that interleaving (each waits for the others'
-  // earlier faults), not each at its own pace.
-  constexpr std::uint64_t kSize = 64ull << 20;
-  ColdFile file(kSize);
-  const auto pages = scattered_pages(kSize, 48, 9);
-  const std::string rec = file.path() + ".replay";
-  write_page_recording(rec, file.path(), kSize, pages, recording::Op::kFault, {1, 2, 3});
-  EXPECT_EQ(replay_faults(file.path(), rec), pages);
-  fs::remove(rec);
+  // Three threads taking turns: the replay's three threads fault in exactly
+  // that interleaving (each waits for the others' earlier faults), not each
+  // at its own pace.
+  expect_replay_faults_in_recorded_order(48, 9, {1, 2, 3});
 }
 
 #ifdef FAULTLINE_EXE

@@ -10,18 +10,24 @@ EVICTED = schema.BPF_PAGECACHE_EVICT_PAGES  # noqa: F821 (from results/schema.js
 
 
 def schemes(env):
-    """The running pageout schemes (list of sentences), or None when the run
-    predates the check."""
+    """The running pageout schemes (list of sentences); None when the run
+    predates the check or could not tell (then unknown(env) says why)."""
     found = env.get("damon_pageout") if isinstance(env, dict) else None
     if not isinstance(found, list):
         return None
     return [s for s in found if isinstance(s, str)]
 
 
+def unknown(env):
+    """Why the run could not tell ("unknown: ..." in env.json), else None."""
+    found = env.get("damon_pageout") if isinstance(env, dict) else None
+    return found if isinstance(found, str) else None
+
+
 def host_fact(env):
     found = schemes(env)
     if found is None:
-        return "not checked (the run predates it)"
+        return unknown(env) or "not checked (the run predates it)"
     if not found:
         return "none found (no DAMON pageout scheme running)"
     # The sentence up to its "stop it with ..." advice.

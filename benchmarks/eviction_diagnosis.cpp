@@ -29,9 +29,8 @@ std::string read_comm(const std::string& dir) {
 }  // namespace
 
 FileMappers find_mappers(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw std::system_error(errno, std::generic_category(), fmt::format("stat({})", path));
+  const std::optional<FileKey> file = file_key(path);
+  if (!file) throw std::system_error(errno, std::generic_category(), fmt::format("stat({})", path));
   FileMappers out;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
@@ -50,11 +49,11 @@ FileMappers find_mappers(const std::string& path) {
     }
     FileMapper m;
     for (const auto& map : read_smaps(pid, "maps"))  // gone, or a kernel thread: none
-      if (map.maps(st.st_dev, st.st_ino)) m.mapped_bytes += map.end - map.start;
+      if (map.maps(*file)) m.mapped_bytes += map.end - map.start;
     if (m.mapped_bytes == 0) continue;
     m.pid = pid;
     m.comm = read_comm(dir);
-    m.locked_bytes = file_field_bytes(read_smaps(pid), st.st_dev, st.st_ino, "Locked");
+    m.locked_bytes = file_field_bytes(read_smaps(pid), *file, "Locked");
     out.found.push_back(std::move(m));
   }
   return out;

@@ -58,13 +58,13 @@ std::vector<ReadRequest> requests_of(const RangeStream& st, std::uint64_t size, 
   return out;
 }
 
-// The order a synchronous thread keeps: before the first request of a range,
-// the ranges before it are done and the range waits for its turn; at the
-// end, all are done.
+// Before request q of a synchronous thread: at the first request of a
+// range, the ranges before it are done (said before the gap, so no other
+// thread waits through it); then the recorded gap; then the range's turn.
 void enter(const OrderSlot& o, const ReadRequest& q) {
-  if (!o.order || !q.first) return;
-  o.order->done(o.stream, q.range);
-  o.order->wait(o.stream, q.range);
+  if (o.order && q.first) o.order->done(o.stream, q.range);
+  sleep_ns(q.sleep_ns);
+  if (o.order && q.first) o.order->wait(o.stream, q.range);
 }
 void leave(const OrderSlot& o, const std::vector<ReadRequest>& reqs) {
   if (o.order && !reqs.empty()) o.order->done(o.stream, reqs.back().range + 1);
@@ -96,7 +96,6 @@ std::vector<ReadRequest> strip_files(std::vector<ReadRequest> reqs) {
 void read_requests(Descriptors& fds, const std::string& path, std::uint8_t* buf,
                    const std::vector<ReadRequest>& reqs, const OrderSlot& order) {
   for (const ReadRequest& q : reqs) {
-    sleep_ns(q.sleep_ns);
     enter(order, q);
     if (q.len == 0) continue;
     const int fd = fds.of(q.file);
@@ -117,7 +116,6 @@ void pread_requests(Descriptors& fds, const std::string& path, std::uint8_t* buf
                     const std::vector<ReadRequest>& reqs, std::uint64_t align,
                     const OrderSlot& order) {
   for (const ReadRequest& q : reqs) {
-    sleep_ns(q.sleep_ns);
     enter(order, q);
     if (q.len)
       detail::pread_range(fds.of(q.file), path, buf, q.offset, q.offset + q.len, q.len, align);
@@ -178,10 +176,48 @@ void detail::uring_read_requests(int fd, const std::string& path, std::uint8_t* 
   std::vector<int> free_slots;
   for (int i = qd - 1; i >= 0; --i) free_slots.push_back(i);
   int inflight = 0;
+  // Takes every completion there is (without waiting): a short read
+  // resubmits the rest first.
+  auto reap = [&] {
+    io_uring_cqe* cqe = nullptr;
+    unsigned head = 0, seen = 0;
+    io_uring_for_each_cqe(&ring, head, cqe) {
+      ++seen;
+      int slot = static_cast<int>(io_uring_cqe_get_data64(cqe));
+      ReadRequest r = slots[slot];
+      free_slots.push_back(slot);
+      --inflight;
+      if (cqe->res < 0) {
+        io_uring_cq_advance(&ring, seen);
+        throw sys_error("io_uring read", path, -cqe->res);
+      }
+      auto got = static_cast<std::uint64_t>(cqe->res);
+      if (got == 0 && r.offset < size) {
+        io_uring_cq_advance(&ring, seen);
+        throw std::runtime_error(path + ": file shrank while loading");
+      }
+      if (got < r.len && r.offset + got < size) {
+        todo.push_front({r.offset + got, r.len - got, 0, r.file, r.range, false});  // the rest
+        if (order.order) ++left[r.range];
+      }
+      finished(r);
+    }
+    io_uring_cq_advance(&ring, seen);
+  };
   while (!todo.empty() || inflight > 0) {
     while (!todo.empty() && !free_slots.empty()) {
-      // A gap waits for nothing in flight: the recorded program did not either.
-      sleep_ns(std::exchange(todo.front().sleep_ns, 0));
+      // A gap waits for nothing in flight (the recorded program did not
+      // either), but what is prepared goes to the kernel first, and what
+      // completed is said done, so no other thread waits through the gap.
+      if (const std::uint64_t gap = std::exchange(todo.front().sleep_ns, 0)) {
+        if (inflight > 0) {
+          rc = io_uring_submit(&ring);
+          if (rc < 0 && rc != -EINTR) throw sys_error("io_uring_submit", path, -rc);
+          reap();
+        }
+        sleep_ns(gap);
+        if (todo.empty() || free_slots.empty()) break;
+      }
       if (order.order && todo.front().first &&
           !order.order->may_start(order.stream, todo.front().range)) {
         if (inflight > 0) break;  // reap first: another stream may wait for those
@@ -207,30 +243,7 @@ void detail::uring_read_requests(int fd, const std::string& path, std::uint8_t* 
     if (inflight == 0) continue;
     rc = io_uring_submit_and_wait(&ring, 1);
     if (rc < 0 && rc != -EINTR) throw sys_error("io_uring_submit", path, -rc);
-    io_uring_cqe* cqe = nullptr;
-    unsigned head = 0, seen = 0;
-    io_uring_for_each_cqe(&ring, head, cqe) {
-      ++seen;
-      int slot = static_cast<int>(io_uring_cqe_get_data64(cqe));
-      ReadRequest r = slots[slot];
-      free_slots.push_back(slot);
-      --inflight;
-      if (cqe->res < 0) {
-        io_uring_cq_advance(&ring, seen);
-        throw sys_error("io_uring read", path, -cqe->res);
-      }
-      auto got = static_cast<std::uint64_t>(cqe->res);
-      if (got == 0 && r.offset < size) {
-        io_uring_cq_advance(&ring, seen);
-        throw std::runtime_error(path + ": file shrank while loading");
-      }
-      if (got < r.len && r.offset + got < size) {
-        todo.push_front({r.offset + got, r.len - got, 0, r.file, r.range, false});  // the rest
-        if (order.order) ++left[r.range];
-      }
-      finished(r);
-    }
-    io_uring_cq_advance(&ring, seen);
+    reap();
   }
 }
 

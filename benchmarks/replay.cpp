@@ -69,12 +69,12 @@ std::uint64_t touch_stream(const Mapping& m, const RangeStream& st, bool gaps, T
   std::uint64_t sum = 0;
   std::vector<Range> one(1);
   for (std::size_t i = 0; i < st.ranges.size(); ++i) {
+    // The ranges before i are done before the gap, so no other thread waits
+    // through it; then the gap; then range i's turn.
+    if (order.order) order.order->done(order.stream, i);
     if (gaps && i > 0 && st.t_ns[i] > st.t_ns[i - 1])
       std::this_thread::sleep_for(std::chrono::nanoseconds(st.t_ns[i] - st.t_ns[i - 1]));
-    if (order.order) {
-      order.order->done(order.stream, i);
-      order.order->wait(order.stream, i);
-    }
+    if (order.order) order.order->wait(order.stream, i);
     one[0] = st.ranges[i];
     sum =
         sum * 31 + (timer ? timer->touch(m.data(), m.size(), one) : touch(m.data(), m.size(), one));

@@ -3,6 +3,7 @@
 #include "benchmarks/stream_order.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 
 namespace faultline {
@@ -24,7 +25,8 @@ StreamOrder::StreamOrder(const std::vector<RangeStream>& streams) {
     std::uint64_t last = 0;
     for (std::size_t i = 0; i < st.t_ns.size(); ++i) {
       const std::uint64_t dur = i < st.dur_ns.size() ? st.dur_ns[i] : 0;
-      last = std::max(last, st.t_ns[i] + dur);
+      const std::uint64_t end = st.t_ns[i] > UINT64_MAX - dur ? UINT64_MAX : st.t_ns[i] + dur;
+      last = std::max(last, end);
       end_[s][i] = last;
     }
   }
@@ -39,6 +41,7 @@ std::size_t StreamOrder::needed(std::size_t s, std::size_t i, std::size_t o) con
 
 bool StreamOrder::may_start(std::size_t s, std::size_t i) const {
   if (!active_) return true;
+  if (aborted_.load(std::memory_order_acquire)) return false;  // wait() then throws
   for (std::size_t o = 0; o < start_.size(); ++o)
     if (done_[o].load(std::memory_order_acquire) < needed(s, i, o)) return false;
   return true;

@@ -8,10 +8,13 @@
 // that overlapped in the recording may still overlap.
 //
 // A range starts at RangeStream::t_ns[i] and ends at t_ns[i] + dur_ns[i]
-// (dur_ns absent or 0: it ends where it starts — a fault, or a read recorded
-// without its duration, which then waits for every earlier start). Within a
-// stream the ends are taken as never decreasing (each thread's accesses are
-// one after another), which also keeps the order free of cycles.
+// (dur_ns absent or 0: it ends where it starts). So only reads recorded with
+// their duration may overlap: a fault, a populate range or a read recorded
+// without dur_ns is taken as instantaneous, and another thread's access that
+// started after it waits for it to complete (two threads' overlapping faults
+// replay one after the other, in the recorded order). Within a stream the
+// ends are taken as never decreasing (each thread's accesses are one after
+// another), which also keeps the order free of cycles.
 #pragma once
 
 #include <atomic>

@@ -1,10 +1,12 @@
 // read_smaps(): /proc/PID/smaps into its mappings (smaps.h).
 #include "common/smaps.h"
 
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include <charconv>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -55,8 +57,17 @@ std::uint64_t SmapsMapping::bytes(std::string_view field) const {
   return it == kib.end() ? 0 : it->second * 1024;
 }
 
-bool SmapsMapping::maps(dev_t dev, ino_t ino) const {
-  return inode != 0 && inode == std::uint64_t(ino) && ::makedev(major, minor) == dev;
+std::optional<FileKey> file_key(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  std::error_code ec;
+  auto canonical = std::filesystem::canonical(path, ec);
+  return FileKey{st.st_dev, st.st_ino, ec ? path : canonical.string()};
+}
+
+bool SmapsMapping::maps(const FileKey& file) const {
+  if (inode == 0 || inode != std::uint64_t(file.ino)) return false;
+  return ::makedev(major, minor) == file.dev || (!file.path.empty() && path == file.path);
 }
 
 std::vector<SmapsMapping> parse_smaps(std::string_view text) {
@@ -86,11 +97,11 @@ std::vector<SmapsMapping> read_smaps(pid_t pid, std::string_view file) {
   return parse_smaps(ss.str());
 }
 
-std::uint64_t file_field_bytes(const std::vector<SmapsMapping>& maps, dev_t dev, ino_t ino,
+std::uint64_t file_field_bytes(const std::vector<SmapsMapping>& maps, const FileKey& file,
                                std::string_view field) {
   std::uint64_t sum = 0;
   for (const auto& m : maps)
-    if (m.maps(dev, ino)) sum += m.bytes(field);
+    if (m.maps(file)) sum += m.bytes(field);
   return sum;
 }
 

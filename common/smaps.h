@@ -9,11 +9,23 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace faultline {
+
+// Which file a mapping must be: its device and inode as stat() gives them,
+// and its canonical path, for filesystems whose smaps device is not stat's
+// (btrfs subvolumes, overlayfs before 6.8): the inode and the path then do.
+struct FileKey {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  std::string path;
+};
+// nullopt when `path` cannot be stat'ed.
+std::optional<FileKey> file_key(const std::string& path);
 
 struct SmapsMapping {
   std::uint64_t start = 0, end = 0, offset = 0;           // addresses; the file offset
@@ -24,8 +36,8 @@ struct SmapsMapping {
 
   // A field in bytes (0 when absent).
   std::uint64_t bytes(std::string_view field) const;
-  // True when it maps the file with this device and inode.
-  bool maps(dev_t dev, ino_t ino) const;
+  // True when it maps the file.
+  bool maps(const FileKey& file) const;
 };
 
 // The mappings of /proc/PID/<file> (pid 0: this process): "smaps" (every
@@ -37,8 +49,8 @@ std::vector<SmapsMapping> read_smaps(pid_t pid = 0, std::string_view file = "sma
 // Parses smaps, maps or smaps_rollup text (for tests and for read_smaps).
 std::vector<SmapsMapping> parse_smaps(std::string_view text);
 
-// `field` in bytes, summed over the mappings of the file (device, inode).
-std::uint64_t file_field_bytes(const std::vector<SmapsMapping>& maps, dev_t dev, ino_t ino,
+// `field` in bytes, summed over the mappings of the file.
+std::uint64_t file_field_bytes(const std::vector<SmapsMapping>& maps, const FileKey& file,
                                std::string_view field);
 
 }  // namespace faultline

@@ -1,8 +1,13 @@
 // damon_pageout(): running DAMON pageout schemes, from sysfs (damon.h).
 #include "harness/damon.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -33,6 +38,14 @@ std::optional<unsigned long long> read_number(const fs::path& p) {
   } catch (const std::exception&) {
     return std::nullopt;
   }
+}
+
+// errno of opening `p` for reading (0: it opens).
+int open_error(const fs::path& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  ::close(fd);
+  return 0;
 }
 
 // The numbered entries of a sysfs folder ("0", "1", ...), in order.
@@ -74,8 +87,13 @@ std::string scheme_sentence(const fs::path& kdamond, const fs::path& ctx, const 
   const auto age = read_number(scheme / "access_pattern/age/min");
   std::string what = ops == "paddr" ? "physical memory" : "the target's memory (" + ops + ")";
   std::string text = fmt::format("kdamond {} (pid {}): pageout of {}", id, pid, what);
+  const auto max_accesses = read_number(scheme / "access_pattern/nr_accesses/max");
+  const std::string accessed =
+      max_accesses && *max_accesses > 0
+          ? fmt::format("accessed in at most {} samples per aggregation", *max_accesses)
+          : "not accessed";
   if (age && aggr_us)
-    text += fmt::format(" not accessed for {} ({} aggregations of {})",
+    text += fmt::format(" {} for {} ({} aggregations of {})", accessed,
                         seconds(double(*age) * double(*aggr_us) / 1e6), *age,
                         seconds(double(*aggr_us) / 1e6));
   const auto bytes = read_number(scheme / "quotas/bytes");
@@ -83,21 +101,32 @@ std::string scheme_sentence(const fs::path& kdamond, const fs::path& ctx, const 
   if (bytes && *bytes > 0 && reset_ms)
     text += fmt::format(", at most {} per {}", format_size(*bytes), seconds(*reset_ms / 1e3));
   if (std::string f = filters_of(scheme); !f.empty()) text += "; filters: " + f;
+  if (const auto metric = read_word(scheme / "watermarks/metric"); metric && *metric != "none")
+    text += fmt::format("; only while {} is within its watermarks (high {}, low {})", *metric,
+                        read_word(scheme / "watermarks/high").value_or("?"),
+                        read_word(scheme / "watermarks/low").value_or("?"));
   text += fmt::format("; stop it with echo off > {}", (kdamond / "state").string());
   return text;
 }
 
 }  // namespace
 
-std::vector<std::string> damon_pageout(const std::string& sys) {
-  std::vector<std::string> out;
+DamonPageout damon_pageout(const std::string& sys) {
+  DamonPageout out;
   const fs::path root = fs::path(sys) / "kernel/mm/damon/admin/kdamonds";
   for (const auto& k : numbered(root)) {
-    if (read_word(k / "state").value_or("off") != "on") continue;
+    const auto state = read_word(k / "state");
+    if (!state) {
+      if (const int err = open_error(k / "state"); err == EACCES || err == EPERM)
+        out.unknown = fmt::format("{}: {} (run as root to see DAMON's schemes)",
+                                  (k / "state").string(), std::strerror(err));
+      continue;
+    }
+    if (*state != "on") continue;
     for (const auto& ctx : numbered(k / "contexts"))
       for (const auto& scheme : numbered(ctx / "schemes"))
         if (read_word(scheme / "action").value_or("") == "pageout")
-          out.push_back(scheme_sentence(k, ctx, scheme));
+          out.schemes.push_back(scheme_sentence(k, ctx, scheme));
   }
   const fs::path reclaim = fs::path(sys) / "module/damon_reclaim/parameters";
   if (read_word(reclaim / "enabled").value_or("N") == "Y") {
@@ -105,9 +134,15 @@ std::vector<std::string> damon_pageout(const std::string& sys) {
     if (auto age_us = read_number(reclaim / "min_age"))
       text += fmt::format(" not accessed for {}", seconds(double(*age_us) / 1e6));
     text += fmt::format("; stop it with echo N > {}", (reclaim / "enabled").string());
-    out.push_back(text);
+    out.schemes.push_back(text);
   }
+  if (!out.schemes.empty()) out.unknown.clear();  // what was seen is known
   return out;
+}
+
+nlohmann::json damon_json(const DamonPageout& d) {
+  if (!d.unknown.empty()) return "unknown: " + d.unknown;
+  return d.schemes;
 }
 
 }  // namespace faultline::harness

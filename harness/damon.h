@@ -11,13 +11,26 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace faultline::harness {
 
-// One sentence per running pageout: "kdamond 0 (pid 77): pageout of
-// physical memory not accessed for 60 s (12 aggregations of 5 s), at most
-// 128 MiB per 1 s; filters: anon rejected, unmapped allowed; stop it with
-// echo off > /sys/kernel/mm/damon/admin/kdamonds/0/state". Empty: none.
-// `sys` is the sysfs root (tests give a folder of their own).
-std::vector<std::string> damon_pageout(const std::string& sys = "/sys");
+struct DamonPageout {
+  // One sentence per running pageout: "kdamond 0 (pid 77): pageout of
+  // physical memory not accessed for 60 s (12 aggregations of 5 s), at most
+  // 128M per 1 s; filters: anon rejected, unmapped allowed; stop it with
+  // echo off > /sys/kernel/mm/damon/admin/kdamonds/0/state".
+  std::vector<std::string> schemes;
+  // Why it could not be told ("" when it could): DAMON's sysfs files are
+  // root's ("/sys/kernel/mm/damon/admin: Permission denied (run as root to
+  // see DAMON's schemes)").
+  std::string unknown;
+};
+
+// What runs now. `sys` is the sysfs root (tests give a folder of their own).
+DamonPageout damon_pageout(const std::string& sys = "/sys");
+
+// For env.json "damon_pageout": the sentences, or the string "unknown: WHY".
+nlohmann::json damon_json(const DamonPageout& d);
 
 }  // namespace faultline::harness

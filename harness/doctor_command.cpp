@@ -59,11 +59,14 @@ int run_doctor_command(const DoctorCliOptions& o) {
     const DoctorReport report = run_doctor(d);
     if (!o.quiet) {
       fmt::print("{}", report.table());
-      for (const auto& d : damon_pageout())
+      const DamonPageout damon = damon_pageout();
+      for (const auto& scheme : damon.schemes)
         fmt::print(
             "note: proactive reclaim is on, {}: it may evict pages during a workload here and in "
             "`faultline run`'s cells (the trace counts them: bpf_pagecache_evict_pages)\n",
-            d);
+            scheme);
+      if (!damon.unknown.empty())
+        fmt::print("note: whether DAMON evicts pages here is unknown: {}\n", damon.unknown);
     }
     std::fflush(stdout);
     if (!o.json.empty()) write_json_file(o.json, report.to_json());

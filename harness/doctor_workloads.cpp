@@ -160,11 +160,9 @@ ProcessCounters process_counters(const ScratchFile* scratch) {
   const ProcessSample s = sample_process();
   ProcessCounters c{s.minor_faults, s.major_faults, s.read_bytes, s.rss_file_bytes,
                     sample_pss_bytes()};
-  if (scratch) {
-    struct stat st {};
-    if (::fstat(scratch->fd(), &st) == 0)
-      c.pss_scratch = file_field_bytes(read_smaps(), st.st_dev, st.st_ino, "Pss");
-  }
+  if (scratch)
+    if (const auto file = file_key(scratch->path()))
+      c.pss_scratch = file_field_bytes(read_smaps(), *file, "Pss");
   return c;
 }
 

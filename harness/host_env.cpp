@@ -218,7 +218,7 @@ nlohmann::json capture_env(const std::string& model) {
   j["cachestat"] = cachestat_available();
   j["can_drop_caches"] = can_drop_caches();
   // Proactive reclaim that may evict the model's pages during a cell (damon.h).
-  j["damon_pageout"] = damon_pageout();
+  j["damon_pageout"] = damon_json(damon_pageout());
 #if FAULTLINE_HARNESS_BPF
   auto reason = bpf::tracing_unavailable_reason();
   j["tracing"] = reason ? "unavailable: " + *reason : std::string("available");

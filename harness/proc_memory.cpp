@@ -30,8 +30,7 @@ std::vector<pid_t> cgroup_pids(const std::vector<std::string>& dirs) {
 TreeMemory read_tree_memory(const std::vector<pid_t>& pids, const std::string& model,
                             bool with_model) {
   TreeMemory t;
-  struct stat st {};
-  const bool model_known = !model.empty() && ::stat(model.c_str(), &st) == 0;
+  const std::optional<FileKey> file = model.empty() ? std::nullopt : file_key(model);
   for (pid_t pid : pids) {
     const std::string proc = "/proc/" + std::to_string(pid);
     const auto rollup = read_smaps(pid, "smaps_rollup");
@@ -40,8 +39,7 @@ TreeMemory read_tree_memory(const std::vector<pid_t>& pids, const std::string& m
     t.rss_bytes += rollup[0].bytes("Rss");
     t.anon_bytes += rollup[0].bytes("Anonymous");
     t.pss_bytes += rollup[0].bytes("Pss");
-    if (with_model && model_known)
-      t.model_rss_bytes += file_field_bytes(read_smaps(pid), st.st_dev, st.st_ino, "Rss");
+    if (with_model && file) t.model_rss_bytes += file_field_bytes(read_smaps(pid), *file, "Rss");
     std::string line;
     std::ifstream io(proc + "/io");
     bool io_read = false;

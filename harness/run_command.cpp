@@ -30,6 +30,7 @@
 #include "harness/calibration.h"
 #include "harness/cell_progress.h"
 #include "harness/cell_runner.h"
+#include "harness/damon.h"
 #include "harness/doctor.h"
 #include "harness/doctor_verdicts.h"
 #include "harness/host_env.h"
@@ -191,12 +192,12 @@ int run(const RunOptions& o) {
       store->write_json("plan.json", to_json(plan));
       auto env = with_run_as(capture_env(plan.model), user);
       store->write_json("env.json", env);
-      for (const auto& d : env["damon_pageout"])
+      for (const auto& d : damon_pageout().schemes)
         fmt::print(stderr,
                    "faultline run: warning: proactive reclaim is on, {}: it may evict pages of "
                    "the model during a cell (a cold load then reads them twice, a warm one is "
                    "not warm); traced repetitions count them in bpf_pagecache_evict_pages\n",
-                   d.get<std::string>());
+                   d);
       // Which probes hold here, each against a known answer, before any
       // cell: a family that fails makes its metrics "not measured".
       env["doctor"] = doctor_for_run(plan.model, o.quiet);

@@ -156,7 +156,10 @@ bool parse_event(const Place& at, const json& e, Event& out, std::vector<std::st
           if (f > 0xffffffffu) at.fail("\"file\" is too large");
           out.file = static_cast<std::uint32_t>(f);
         }
-        if (auto it = e.find("dur_ns"); it != e.end()) out.dur_ns = as_uint(at, *it, "dur_ns");
+        if (auto it = e.find("dur_ns"); it != e.end()) {
+          out.dur_ns = as_uint(at, *it, "dur_ns");
+          if (out.t_ns + out.dur_ns < out.t_ns) at.fail("t_ns + dur_ns overflows");
+        }
         known.insert({"file", "dur_ns"});
       }
     } else if (out.op == Op::kReadahead) {

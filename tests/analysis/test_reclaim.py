@@ -57,6 +57,12 @@ class ReclaimTest(unittest.TestCase):
         self.assertEqual(fact(doc), "not checked (the run predates it)")
         self.assertFalse([c for c in doc.caveats if "proactive reclaim" in c])
 
+    def test_a_run_that_could_not_tell_says_why(self):
+        why = "unknown: /sys/kernel/mm/damon/admin/kdamonds/0/state: Permission denied"
+        doc = document.build([run_with(self.tmp, why)])
+        self.assertEqual(fact(doc), why)
+        self.assertFalse([c for c in doc.caveats if "proactive reclaim" in c])
+
     def test_no_scheme_is_no_caveat(self):
         doc = document.build([run_with(self.tmp, [])])
         self.assertEqual(fact(doc), "none found (no DAMON pageout scheme running)")

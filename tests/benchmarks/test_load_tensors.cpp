@@ -4,7 +4,6 @@
 // mapping stays resident, reclaim drops the mapped source; lazy leaves its
 // large tensors to fault in page by page.
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
@@ -65,9 +64,8 @@ class LoadTensorsTest : public ::testing::Test {
   }
   // Rss of this process's mappings of the model (smaps), in bytes.
   static std::uint64_t model_rss() {
-    struct stat st {};
-    if (::stat(path_->c_str(), &st) != 0) return 0;
-    return file_field_bytes(read_smaps(), st.st_dev, st.st_ino, "Rss");
+    const auto file = file_key(*path_);
+    return file ? file_field_bytes(read_smaps(), *file, "Rss") : 0;
   }
   // The tensors' bytes as the file has them, compared with `base` + offset.
   static void expect_tensor_bytes(const std::uint8_t* base) {

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -80,11 +82,27 @@ TEST(StreamOrder, ThreadsTakeTheRecordedTurns) {
 
 TEST(StreamOrder, AbortWakesAWaiter) {
   StreamOrder o({timed({0}), timed({10})});
-  std::thread t([&] { EXPECT_THROW(o.wait(1, 0), StreamOrder::Aborted); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::atomic<bool> waiting{false}, woken{false};
+  std::thread t([&] {
+    waiting = true;
+    EXPECT_THROW(o.wait(1, 0), StreamOrder::Aborted);
+    woken = true;
+  });
+  while (!waiting) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(woken) << "B waits for A's range";
   o.abort();
   t.join();
+  EXPECT_TRUE(woken);
+  EXPECT_FALSE(o.may_start(1, 0));
   EXPECT_THROW(o.wait(0, 0), StreamOrder::Aborted);
+}
+
+TEST(StreamOrder, AHugeDurationDoesNotWrapAround) {
+  // t_ns + dur_ns past 2^64 ends at the end of time, never before its start.
+  StreamOrder o({timed({10}, {UINT64_MAX}), timed({20})});
+  EXPECT_EQ(o.needed(1, 0, 0), 0u);
+  EXPECT_EQ(o.needed(0, 0, 1), 0u);
 }
 
 }  // namespace

@@ -108,9 +108,11 @@ struct RealAndReplay {
 RealAndReplay record_and_replay(const Dir& d, const std::string& model) {
   RealAndReplay out;
   const std::string rec = d / "llama.replay";
+  for (const char* f : {"llama.replay", "llama.json", "b.json"}) fs::remove(d / f);
   make_cold(model);
   trace(model, "--record " + rec + " --json " + d / "llama.json",
         "node " + node_llama_cpp_dir() + "/load.mjs " + model + " --mode no-mmap");
+  if (::testing::Test::HasFatalFailure()) return out;
   out.real = read_json(d / "llama.json")["trace"]["metrics"];
   const auto run = capture(bench(model, "read", "replay:" + rec, "--trace --json " + d / "b.json"));
   EXPECT_EQ(run.status, 0) << run.out;
@@ -133,6 +135,7 @@ TEST(LlamaReplay, RealLlamaCppNoMmapReplaysUnderReadWithinTenPercent) {
   RealAndReplay run;
   for (int attempt = 1; attempt <= 3; ++attempt) {
     run = record_and_replay(d, model);
+    if (HasFatalFailure()) return;
     if (run.evicted() == 0) break;
     std::cout << "attempt " << attempt << ": " << run.evicted()
               << " pages of the model were evicted during the loads; measuring again\n";

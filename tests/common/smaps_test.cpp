@@ -43,11 +43,14 @@ TEST(Smaps, ParsesHeadersAndKbFields) {
   EXPECT_EQ(maps[0].bytes("Pss"), 4096u);
   EXPECT_EQ(maps[0].bytes("THPeligible"), 0u);  // not a kB field
   EXPECT_EQ(maps[0].kib.count("VmFlags"), 0u);
-  EXPECT_TRUE(maps[0].maps(::makedev(0xfe, 0), 1149169));
-  EXPECT_FALSE(maps[0].maps(::makedev(0xfe, 1), 1149169));
+  EXPECT_TRUE(maps[0].maps({::makedev(0xfe, 0), 1149169, ""}));
+  EXPECT_FALSE(maps[0].maps({::makedev(0xfe, 1), 1149169, ""}));
+  // Another device (a btrfs subvolume's): the inode and the path still tell.
+  EXPECT_TRUE(maps[0].maps({::makedev(0, 42), 1149169, "/var/tmp/a model.gguf"}));
+  EXPECT_FALSE(maps[0].maps({::makedev(0, 42), 1149170, "/var/tmp/a model.gguf"}));
   EXPECT_EQ(maps[1].path, "[stack]");
-  EXPECT_FALSE(maps[1].maps(::makedev(0, 0), 0)) << "inode 0 is no file";
-  EXPECT_EQ(file_field_bytes(maps, ::makedev(0xfe, 0), 1149169, "Size"), 16384u);
+  EXPECT_FALSE(maps[1].maps({::makedev(0, 0), 0, "[stack]"})) << "inode 0 is no file";
+  EXPECT_EQ(file_field_bytes(maps, {::makedev(0xfe, 0), 1149169, ""}, "Size"), 16384u);
 }
 
 TEST(Smaps, TheRollupIsOnePseudoMapping) {
@@ -65,19 +68,21 @@ TEST(Smaps, ThisProcessesMappingOfAFileHasTheTouchedPages) {
   ASSERT_GE(fd, 0);
   constexpr std::size_t kPages = 64, kTouched = 10;
   ASSERT_EQ(::ftruncate(fd, kPages * 4096), 0);
-  struct stat st {};
-  ASSERT_EQ(::fstat(fd, &st), 0);
+  const auto file = file_key(path);
+  ASSERT_TRUE(file);
   auto* p =
       static_cast<volatile char*>(::mmap(nullptr, kPages * 4096, PROT_READ, MAP_SHARED, fd, 0));
   ASSERT_NE(p, MAP_FAILED);
-  ::madvise(const_cast<char*>(p), kPages * 4096, MADV_RANDOM);  // no fault-around
+  // MADV_RANDOM: no readahead, so only the touched pages (every other one)
+  // enter the page cache and fault-around finds no neighbour to map.
+  ::madvise(const_cast<char*>(p), kPages * 4096, MADV_RANDOM);
   for (std::size_t i = 0; i < kTouched; ++i) (void)p[i * 2 * 4096];
   const auto maps = read_smaps();
-  EXPECT_EQ(file_field_bytes(maps, st.st_dev, st.st_ino, "Size"), kPages * 4096);
-  EXPECT_EQ(file_field_bytes(maps, st.st_dev, st.st_ino, "Rss"), kTouched * 4096);
+  EXPECT_EQ(file_field_bytes(maps, *file, "Size"), kPages * 4096);
+  EXPECT_EQ(file_field_bytes(maps, *file, "Rss"), kTouched * 4096);
   std::uint64_t in_maps = 0;
   for (const auto& m : read_smaps(0, "maps"))
-    if (m.maps(st.st_dev, st.st_ino)) in_maps += m.end - m.start;
+    if (m.maps(*file)) in_maps += m.end - m.start;
   EXPECT_EQ(in_maps, kPages * 4096);
   ::munmap(const_cast<char*>(p), kPages * 4096);
   ::close(fd);

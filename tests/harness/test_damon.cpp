@@ -1,7 +1,7 @@
 // damon_pageout(): a fake sysfs tree with the kdamond of these VMs (paddr,
 // pageout of memory cold for 12 aggregations of 5 s, 128 MiB per second,
 // anon rejected, unmapped allowed), one that is off, one that only
-// monitors, the damon_reclaim module; and this host's own answer.
+// monitors, the damon_reclaim module, watermarks, and a state only root reads.
 #include "harness/damon.h"
 
 #include <gmock/gmock.h>
@@ -53,12 +53,12 @@ class DamonTest : public ::testing::Test {
 };
 
 TEST_F(DamonTest, NoDamonIsNoPageout) {
-  EXPECT_TRUE(damon_pageout(root_.string()).empty());
+  EXPECT_TRUE(damon_pageout(root_.string()).schemes.empty());
 }
 
 TEST_F(DamonTest, ARunningPageoutSchemeIsDescribed) {
   kdamond(0, "on", "pageout");
-  const auto found = damon_pageout(root_.string());
+  const auto found = damon_pageout(root_.string()).schemes;
   ASSERT_EQ(found.size(), 1u);
   EXPECT_THAT(found[0], HasSubstr("kdamond 0 (pid 70): pageout of physical memory not accessed "
                                   "for 60 s (12 aggregations of 5 s), at most 128M per 1 s"));
@@ -70,9 +70,9 @@ TEST_F(DamonTest, ARunningPageoutSchemeIsDescribed) {
 TEST_F(DamonTest, OffOrNotPageoutIsNotReported) {
   kdamond(0, "off", "pageout");
   kdamond(1, "on", "stat");
-  EXPECT_TRUE(damon_pageout(root_.string()).empty());
+  EXPECT_TRUE(damon_pageout(root_.string()).schemes.empty());
   kdamond(2, "on", "pageout");
-  const auto found = damon_pageout(root_.string());
+  const auto found = damon_pageout(root_.string()).schemes;
   ASSERT_EQ(found.size(), 1u);
   EXPECT_THAT(found[0], HasSubstr("kdamond 2 "));
 }
@@ -80,39 +80,44 @@ TEST_F(DamonTest, OffOrNotPageoutIsNotReported) {
 TEST_F(DamonTest, TheReclaimModuleCountsWhenEnabled) {
   put("module/damon_reclaim/parameters/enabled", "N");
   put("module/damon_reclaim/parameters/min_age", "120000000");
-  EXPECT_TRUE(damon_pageout(root_.string()).empty());
+  EXPECT_TRUE(damon_pageout(root_.string()).schemes.empty());
   put("module/damon_reclaim/parameters/enabled", "Y");
-  const auto found = damon_pageout(root_.string());
+  const auto found = damon_pageout(root_.string()).schemes;
   ASSERT_EQ(found.size(), 1u);
   EXPECT_THAT(found[0], HasSubstr("damon_reclaim (the kernel module): pageout of memory not "
                                   "accessed for 120 s"));
 }
 
-TEST_F(DamonTest, ThisHostAgreesWithItsSysfs) {
-  // Whatever this host runs: one sentence per running pageout scheme.
-  std::size_t on = 0;
-  const fs::path admin = "/sys/kernel/mm/damon/admin/kdamonds";
-  for (int k = 0; fs::exists(admin / std::to_string(k)); ++k) {
-    std::ifstream state(admin / std::to_string(k) / "state");
-    std::string s;
-    state >> s;
-    if (s != "on") continue;
-    for (int c = 0; fs::exists(admin / std::to_string(k) / "contexts" / std::to_string(c)); ++c)
-      for (int n = 0;; ++n) {
-        const fs::path scheme = admin / std::to_string(k) / "contexts" / std::to_string(c) /
-                                "schemes" / std::to_string(n);
-        if (!fs::exists(scheme)) break;
-        std::ifstream a(scheme / "action");
-        std::string action;
-        a >> action;
-        on += action == "pageout";
-      }
-  }
-  std::ifstream mod("/sys/module/damon_reclaim/parameters/enabled");
-  std::string enabled;
-  mod >> enabled;
-  on += enabled == "Y";
-  EXPECT_EQ(damon_pageout().size(), on);
+TEST_F(DamonTest, WatermarksAndAccessBoundsAreSaid) {
+  kdamond(0, "on", "pageout");
+  const std::string s = "kernel/mm/damon/admin/kdamonds/0/contexts/0/schemes/0/";
+  put(s + "access_pattern/nr_accesses/max", "2");
+  put(s + "watermarks/metric", "free_mem_rate");
+  put(s + "watermarks/high", "500");
+  put(s + "watermarks/low", "200");
+  const auto found = damon_pageout(root_.string()).schemes;
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_THAT(found[0], HasSubstr("pageout of physical memory accessed in at most 2 samples per "
+                                  "aggregation for 60 s"));
+  EXPECT_THAT(found[0], HasSubstr("only while free_mem_rate is within its watermarks (high 500, "
+                                  "low 200)"));
+}
+
+TEST_F(DamonTest, ForEnvJsonTheSentencesOrWhyUnknown) {
+  kdamond(0, "on", "pageout");
+  const auto d = damon_pageout(root_.string());
+  EXPECT_EQ(damon_json(d), nlohmann::json(d.schemes));
+  EXPECT_EQ(damon_json({{}, "x: Permission denied"}), "unknown: x: Permission denied");
+  EXPECT_TRUE(damon_json({}).is_array());
+}
+
+TEST_F(DamonTest, AStateOnlyRootReadsIsUnknown) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads any file: needs an unprivileged user";
+  kdamond(0, "on", "pageout");
+  fs::permissions(root_ / "kernel/mm/damon/admin/kdamonds/0/state", fs::perms::owner_write);
+  const auto d = damon_pageout(root_.string());
+  EXPECT_TRUE(d.schemes.empty());
+  EXPECT_THAT(d.unknown, HasSubstr("Permission denied (run as root to see DAMON's schemes)"));
 }
 
 }  // namespace

@@ -34,11 +34,11 @@ struct MappingRss {
 
 // Size and Rss of the mappings of the file `path` in /proc/PID/smaps.
 MappingRss mapping_of(pid_t pid, const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return {};
+  const auto file = file_key(path);
+  if (!file) return {};
   const auto maps = read_smaps(pid);
-  return {file_field_bytes(maps, st.st_dev, st.st_ino, "Size") / 1024,
-          file_field_bytes(maps, st.st_dev, st.st_ino, "Rss") / 1024};
+  return {file_field_bytes(maps, *file, "Size") / 1024,
+          file_field_bytes(maps, *file, "Rss") / 1024};
 }
 
 class NodeLlamaCpp : public ::testing::TestWithParam<std::string> {

@@ -173,6 +173,10 @@ TEST_F(RecordingTest, EachErrorNamesFileAndLine) {
       {kHeader + "\n" +
            R"({"t_ns":1,"tid":1,"op":"fault","offset":18446744073709551615,"bytes":2})" + "\n",
        ":2: offset + bytes overflows"},
+      {kHeader + "\n" +
+           R"({"t_ns":2,"tid":1,"op":"read","offset":0,"bytes":1,"dur_ns":18446744073709551615})" +
+           "\n",
+       ":2: t_ns + dur_ns overflows"},
       {kHeader + "\n" + ev + "\n" + R"({"t_ns":4,"tid":1,"op":"fault","offset":0,"bytes":1})" +
            "\n",
        ":3: events out of time order: t_ns 4 after 5"},

@@ -28,6 +28,7 @@
 #include "common/interrupt.h"
 #include "common/process.h"
 #include "common/rss_sampler.h"
+#include "harness/damon.h"
 #include "harness/syscall_report.h"
 #include "harness/trace_recording.h"
 #include "schema/metrics.h"
@@ -255,6 +256,14 @@ int run_trace(const TraceOptions& o) {
     print_summary(stderr, report);
     if (syscalls) print_syscall_report(stderr, *syscalls);
   }
+  // Evictions while the program ran: say who else evicts (damon.h).
+  if (!o.files.empty() && report.counters.pagecache_evict_pages > 0)
+    for (const auto& scheme : damon_pageout().schemes)
+      error(fmt::format(
+          "note: {} pages of the file were evicted while it ran, and proactive reclaim is on, "
+          "{}: it may have evicted them (with --timeline --json, each pagecache_evict event names "
+          "the evicting task: kdamond.N)",
+          report.counters.pagecache_evict_pages, scheme));
   if (!o.record_path.empty()) {
     namespace m = faultline::metric;
     const auto& nm = report.availability.not_measured;

@@ -10,12 +10,14 @@
 
 #include <chrono>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "harness/damon.h"
 #include "harness/trace_command.h"
 #include "tests/bpf/bpf_test_support.h"
 #include "tests/support/as_if_sudo.h"
@@ -176,6 +178,28 @@ TEST(TraceCommand, TracesACommandReadingAFileAndWritesJson) {
   ASSERT_TRUE(j.contains("timeline"));
   EXPECT_FALSE(j["timeline"].empty());
   EXPECT_TRUE(j["filter"].get<std::string>().rfind("cgroup ", 0) == 0) << j["filter"];
+}
+
+TEST(TraceCommand, EvictionsGetANoteWhenProactiveReclaimRuns) {
+  SKIP_WITHOUT_FAULTLINE();
+  // The command reads the file and then evicts it itself (dd's nocache is
+  // POSIX_FADV_DONTNEED): the summary counts the evictions, and on a host
+  // with a DAMON pageout scheme running (harness/damon.h) a note says it
+  // may be one of the evictors; on a host without, nothing is said.
+  ColdFile file(8u << 20);
+  FaultlineTrace run({"--file", file.path(), "--", "sh", "-c",
+                      "cat \"$0\" > /dev/null && dd if=\"$0\" iflag=nocache count=0 2>/dev/null",
+                      file.path()});
+  ASSERT_EQ(run.wait(), 0) << run.stderr_text();
+  const std::string err = run.stderr_text();
+  std::smatch evicted;
+  ASSERT_TRUE(
+      std::regex_search(err, evicted, std::regex(R"(page cache .*evicted ([1-9][0-9,]*) pages)")))
+      << "the command's own evictions are counted: " << err;
+  const bool noted =
+      err.find("pages of the file were evicted while it ran, and proactive reclaim is on") !=
+      std::string::npos;
+  EXPECT_EQ(noted, !harness::damon_pageout().schemes.empty()) << err;
 }
 
 TEST(TraceCommand, TracesARunningPidForADuration) {

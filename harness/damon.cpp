@@ -88,10 +88,10 @@ std::string scheme_sentence(const fs::path& kdamond, const fs::path& ctx, const 
   std::string what = ops == "paddr" ? "physical memory" : "the target's memory (" + ops + ")";
   std::string text = fmt::format("kdamond {} (pid {}): pageout of {}", id, pid, what);
   const auto max_accesses = read_number(scheme / "access_pattern/nr_accesses/max");
-  const std::string accessed =
-      max_accesses && *max_accesses > 0
-          ? fmt::format("accessed in at most {} samples per aggregation", *max_accesses)
-          : "not accessed";
+  const std::string accessed = max_accesses && *max_accesses > 0
+                                   ? fmt::format("accessed in at most {} sample{} per aggregation",
+                                                 *max_accesses, *max_accesses == 1 ? "" : "s")
+                                   : "not accessed";
   if (age && aggr_us)
     text += fmt::format(" {} for {} ({} aggregations of {})", accessed,
                         seconds(double(*age) * double(*aggr_us) / 1e6), *age,

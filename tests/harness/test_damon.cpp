@@ -91,13 +91,13 @@ TEST_F(DamonTest, TheReclaimModuleCountsWhenEnabled) {
 TEST_F(DamonTest, WatermarksAndAccessBoundsAreSaid) {
   kdamond(0, "on", "pageout");
   const std::string s = "kernel/mm/damon/admin/kdamonds/0/contexts/0/schemes/0/";
-  put(s + "access_pattern/nr_accesses/max", "2");
+  put(s + "access_pattern/nr_accesses/max", "1");
   put(s + "watermarks/metric", "free_mem_rate");
   put(s + "watermarks/high", "500");
   put(s + "watermarks/low", "200");
   const auto found = damon_pageout(root_.string()).schemes;
   ASSERT_EQ(found.size(), 1u);
-  EXPECT_THAT(found[0], HasSubstr("pageout of physical memory accessed in at most 2 samples per "
+  EXPECT_THAT(found[0], HasSubstr("pageout of physical memory accessed in at most 1 sample per "
                                   "aggregation for 60 s"));
   EXPECT_THAT(found[0], HasSubstr("only while free_mem_rate is within its watermarks (high 500, "
                                   "low 200)"));

@@ -1,8 +1,8 @@
 // What this host is, as every run records it (env.json) and `faultline env`
 // prints: kernel, distribution, CPU, memory, NUMA nodes, THP settings, the
 // model file's filesystem and block device, cgroup version, DAMON pageout
-// schemes (damon.h), tool versions, faultline's git commit. Anything unreadable is "unknown", never
-// an error.
+// schemes (damon.h), tool versions, faultline's git commit. Anything
+// unreadable is "unknown", never an error.
 #pragma once
 
 #include <string>

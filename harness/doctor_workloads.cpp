@@ -157,12 +157,18 @@ void dontneed(const ScratchFile& f) {
 }
 
 ProcessCounters process_counters(const ScratchFile* scratch) {
-  const ProcessSample s = sample_process();
-  ProcessCounters c{s.minor_faults, s.major_faults, s.read_bytes, s.rss_file_bytes,
-                    sample_pss_bytes()};
+  // Pss first, the counters last: reading smaps faults in code and buffers
+  // of its own (192 KiB of code pages under ASan), which must be in before
+  // this sample, not between it and the next one (where RssFile and the
+  // faults would count them as the workload's).
+  std::uint64_t pss_scratch = 0;
   if (scratch)
     if (const auto file = file_key(scratch->path()))
-      c.pss_scratch = file_field_bytes(read_smaps(), *file, "Pss");
+      pss_scratch = file_field_bytes(read_smaps(), *file, "Pss");
+  const auto pss = sample_pss_bytes();
+  const ProcessSample s = sample_process();
+  ProcessCounters c{s.minor_faults, s.major_faults, s.read_bytes, s.rss_file_bytes, pss};
+  c.pss_scratch = pss_scratch;
   return c;
 }
 

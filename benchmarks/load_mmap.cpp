@@ -14,12 +14,9 @@
 
 #include "benchmarks/loaders.h"
 #include "benchmarks/tensor_plan.h"
+#include "common/mm_flags.h"
 #include "common/size.h"
 #include "common/unique_fd.h"
-
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
 
 namespace faultline::detail {
 namespace {

@@ -7,6 +7,7 @@
 
 #include "benchmarks/cache.h"
 #include "benchmarks/mapping.h"
+#include "benchmarks/own_code.h"
 #include "benchmarks/perf_counters.h"
 #include "benchmarks/process_probe.h"
 #include "benchmarks/replay.h"
@@ -197,6 +198,7 @@ Measurement measure_load(const std::string& model, const ModelLayout& layout, co
   }
   PerfCounter task_clock = PerfCounter::every_thread("task-clock");
   if (opt.region_probe && opt.region_probe->prepare) opt.region_probe->prepare(cell);
+  prefault_own_code(model);  // our own code is not the load's I/O (own_code.h)
   Samples s;
   s.peak_reset = reset_peak_rss(&s.peak_reset_error);
   s.before = sample_process();

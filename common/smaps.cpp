@@ -27,6 +27,7 @@ bool parse_header(std::string_view line, SmapsMapping& m) {
   m.start = start;
   m.end = end;
   m.offset = offset;
+  m.perms = perms;
   m.major = major;
   m.minor = minor;
   m.inode = inode;

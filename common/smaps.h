@@ -29,6 +29,7 @@ std::optional<FileKey> file_key(const std::string& path);
 
 struct SmapsMapping {
   std::uint64_t start = 0, end = 0, offset = 0;           // addresses; the file offset
+  std::string perms;                                      // "r-xp"
   unsigned major = 0, minor = 0;                          // the file's device (0:0: none)
   std::uint64_t inode = 0;                                // 0: not a file
   std::string path;                                       // as smaps prints it ("" if none)

@@ -3,19 +3,10 @@
 // "MAP_SHARED|MAP_POPULATE", "MADV_WILLNEED", ... Unknown bits print in hex.
 #pragma once
 
-#include <sys/mman.h>
-
 #include <cstdint>
 #include <string>
 
-// Values older libc headers lack (Linux 5.14, 4.4).
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#define MADV_POPULATE_WRITE 23
-#endif
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 0x01
-#endif
+#include "common/mm_flags.h"
 
 namespace faultline::harness {
 

@@ -35,6 +35,7 @@ TEST(Smaps, ParsesHeadersAndKbFields) {
   EXPECT_EQ(maps[0].start, 0x7f0000000000u);
   EXPECT_EQ(maps[0].end, 0x7f0000004000u);
   EXPECT_EQ(maps[0].offset, 0x1000u);
+  EXPECT_EQ(maps[0].perms, "r--s");
   EXPECT_EQ(maps[0].major, 0xfeu);
   EXPECT_EQ(maps[0].minor, 0u);
   EXPECT_EQ(maps[0].inode, 1149169u);

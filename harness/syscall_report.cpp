@@ -31,6 +31,17 @@ std::string range(std::uint64_t off, std::uint64_t bytes) {
   return fmt::format("[{}, {})", format_size(off), format_size(off + bytes));
 }
 
+// What glibc's buffered stdio (fseek + fread with its st_blksize buffer, 4 KiB
+// here; llama.cpp's llama_file) turns reads into: whole 4 KiB blocks from a
+// block boundary or from where the stream's last read ended (buffer fills
+// and the whole blocks fread reads straight into the destination); a
+// sub-page read from a block boundary that the next read continues (the
+// exact fill of fseek into an empty buffer, up to where the range begins);
+// and a short read at the end of the file. Which of these a load makes
+// depends on what the buffer holds when it seeks (a seek inside it makes no
+// call at all), so the mark is the shape of every read, not one pattern.
+constexpr std::uint64_t kStdioBlock = 4096;
+
 ReadStats read_stats(const std::vector<SyscallEvent>& calls) {
   ReadStats r;
   std::vector<std::uint64_t> sizes;
@@ -43,14 +54,20 @@ ReadStats read_stats(const std::vector<SyscallEvent>& calls) {
     r.bytes += e.file_bytes;
     sizes.push_back(e.file_bytes);
     auto it = next.find(e.tid);
-    if (it != next.end() && it->second == e.file_offset) ++r.sequential;
-    // A sub-page read from a page boundary that the next read continues:
-    // what stdio's fseek + fread does before each range (fill its buffer
-    // from the page up to the range, then read the range).
-    if (pending_head.contains(e.tid) && pending_head[e.tid] == e.file_offset) ++r.head_reads;
-    pending_head.erase(e.tid);
-    if (e.file_bytes < 4096 && e.file_offset % 4096 == 0)
-      pending_head[e.tid] = e.file_offset + e.file_bytes;
+    const bool continues = it != next.end() && it->second == e.file_offset;
+    if (continues) ++r.sequential;
+    if (auto head = pending_head.find(e.tid); head != pending_head.end()) {
+      if (head->second == e.file_offset) ++r.stdio_shaped;
+      pending_head.erase(head);
+    }
+    const bool plain = e.name == "read" || e.name == "pread64";
+    const bool aligned = e.file_offset % kStdioBlock == 0;
+    if (plain && e.file_bytes % kStdioBlock == 0 && (aligned || continues))
+      ++r.stdio_shaped;
+    else if (plain && e.file_bytes < e.args[2])  // short: the end of the file
+      ++r.stdio_shaped;
+    else if (plain && e.file_bytes < kStdioBlock && aligned)
+      pending_head[e.tid] = e.file_offset + e.file_bytes;  // shaped if the next read continues it
     next[e.tid] = e.file_offset + e.file_bytes;
     std::uint64_t floor = 1;
     while (floor * 2 <= e.file_bytes) floor *= 2;
@@ -119,16 +136,16 @@ ClosestStrategy closest_strategy(const std::vector<SyscallEvent>& calls, const R
     if (direct) {
       spec = "direct";
     } else if (reads.distinct_sizes > 2 || reads.sequential + reads.threads < reads.count) {
-      // Each range its own read (per tensor), not one chunked pass. Buffered
-      // stdio (fseek + fread, llama.cpp's llama_file) leaves its mark: a
-      // sub-page read from the page boundary up to where each range begins.
-      const bool stdio = reads.head_reads > 0 && reads.head_reads * 10 >= reads.count;
+      // Each range its own read (per tensor), not one chunked pass; through
+      // buffered stdio when (nearly) every read has its shape (the rest: a
+      // runtime's own reads of the header, as node-llama-cpp's pread).
+      const bool stdio = reads.count >= 4 && reads.stdio_shaped * 20 >= reads.count * 19;
       spec = stdio ? "read:tensors=stdio" : "read:tensors";
       if (stdio)
         c.notes.push_back(fmt::format(
-            "{} of the {} reads fill a page up to where the next read begins: buffered stdio "
-            "(fseek + fread)",
-            reads.head_reads, reads.count));
+            "{} of the {} reads are 4 KiB-block fills, whole blocks or the sub-page fill up to "
+            "where the next read begins: buffered stdio (fseek + fread)",
+            reads.stdio_shaped, reads.count));
     } else {
       spec = "read";
     }

@@ -24,7 +24,7 @@ struct ReadStats {
   std::uint64_t min_bytes = 0, p50_bytes = 0, max_bytes = 0;
   std::uint64_t sequential = 0;  // reads that start where the thread's previous one ended
   std::uint64_t distinct_sizes = 0;
-  std::uint64_t head_reads = 0;  // sub-page reads from a page boundary the next read continues
+  std::uint64_t stdio_shaped = 0;  // reads shaped as glibc's buffered stdio makes them
   int threads = 0;
   std::map<std::uint64_t, std::uint64_t> size_hist;  // power-of-two floor -> count
 };

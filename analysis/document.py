@@ -69,6 +69,7 @@ def host_facts(rc):
         ("kernel", _get(env, "kernel.release")),
         ("distribution", _get(env, "distribution")),
         ("CPU", "%s × %s" % (_get(env, "cpu.count"), _get(env, "cpu.model"))),
+        ("llama.cpp repacks (copy=repack)", _get(env, "cpu.llama_cpp_repack")),
         ("memory", units.size(mem) if isinstance(mem, (int, float)) else "unknown"),
         ("NUMA nodes", _get(env, "numa_nodes")),
         ("THP", _get(env, "transparent_hugepage.enabled")),

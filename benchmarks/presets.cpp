@@ -13,12 +13,14 @@ namespace faultline {
 const std::vector<Preset>& presets() {
   // llama.cpp's load modes as src/llama-mmap.cpp and src/llama-model-loader.cpp
   // implement them on Linux (DESIGN.md, "llama.cpp's load modes"). The copy=repack
-  // of the mmap presets is what node-llama-cpp 3.22.1's CPU build does on this AMX
-  // Xeon: 2-D F16 matmul weights with rows % 32 == 0 go to the AMX buffer type
-  // (ggml/src/ggml-cpu/amx/amx.cpp, extra_buffer_type::supports_op), so
-  // load_all_data copies them out of the mapping with ggml_backend_tensor_set.
+  // of the mmap presets copies what llama.cpp's CPU backend puts in an extra
+  // buffer type on this host's CPU (repack_selected(): AMX, CPU_REPACK), which
+  // load_all_data copies out of the mapping with ggml_backend_tensor_set; for an
+  // F16 model that is every 2-D matmul weight on an AMX Xeon and nothing on an
+  // AMD EPYC (node-llama-cpp 3.22.1 measured on both).
   static const std::string kNpm =
-      "validated against node-llama-cpp 3.22.1 (prebuilt CPU libllama) on an AMX Xeon";
+      "validated against node-llama-cpp 3.22.1 (prebuilt CPU libllama) on an AMX Xeon and an "
+      "AMD EPYC (AVX-512, no AMX)";
   static const std::string kSource = "source only: the npm build has no such option";
   static const std::string kMmapSyscalls =
       "llama_mmap's constructor (src/llama-mmap.cpp): posix_fadvise(SEQUENTIAL); "

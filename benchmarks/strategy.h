@@ -37,7 +37,7 @@
 //                   advise= covers only the other tensors (llama.cpp --tensor-read-lazy)
 //       copy[=all]: after mapping, copy every tensor into one anonymous buffer
 //                   (safetensors load_file, PyTorch); copy=repack: only the tensors
-//                   llama.cpp's CPU backend repacks on an AMX host (repack_selected())
+//                   llama.cpp's CPU backend repacks on this host's CPU (repack_selected())
 //       reclaim:    after the copy, MADV_DONTNEED the whole pages of each copied
 //                   tensor's source (llama.cpp --reclaim-mmap-source); needs copy, not mlock
 //   llama.cpp[:no-mmap|:mlock|:numa|:direct|...]   presets and aliases, see presets()

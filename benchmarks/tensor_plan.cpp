@@ -2,7 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <span>
 #include <string_view>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "common/cpu_flags.h"
 
 namespace faultline {
 namespace {
@@ -26,20 +32,57 @@ int role_rank(std::string_view name) {
   return static_cast<int>(kGlobal.size());
 }
 
-bool has_amx_kernels(std::string_view dtype) {
-  for (std::string_view t : {"F16", "Q4_0", "Q4_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "IQ4_XS"})
-    if (dtype == t) return true;
-  return false;
+constexpr std::array<std::string_view, 8> kAmxTypes = {"F16",  "Q4_0", "Q4_1", "Q8_0",
+                                                       "Q4_K", "Q5_K", "Q6_K", "IQ4_XS"};
+
+bool one_of(std::string_view dtype, std::span<const std::string_view> types) {
+  return std::find(types.begin(), types.end(), dtype) != types.end();
+}
+
+std::vector<std::string_view> repack_types(const RepackCpu& cpu) {
+  std::vector<std::string_view> out;
+  if (cpu.avx2) out.insert(out.end(), {"Q4_0", "Q4_K", "IQ4_NL"});
+  if (cpu.avx512) out.push_back("Q2_K");
+  return out;
+}
+
+bool amx_selected(const Tensor& t) {
+  return t.dims.size() == 2 && t.expert < 0 && one_of(t.dtype, kAmxTypes) && t.dims[1] % 32 == 0;
+}
+
+bool cpu_repack_selected(const Tensor& t, const RepackCpu& cpu) {
+  const auto types = repack_types(cpu);
+  return t.dims.size() >= 2 && one_of(t.dtype, types) && t.dims[1] % 8 == 0;
 }
 
 }  // namespace
 
-bool repack_selected(const Tensor& t) {
-  if (t.dims.size() != 2 || t.expert >= 0 || !has_amx_kernels(t.dtype)) return false;
+const RepackCpu& host_repack_cpu() {
+  static const RepackCpu cpu = [] {
+    RepackCpu c;
+    if (const auto flags = cpu_flags()) {
+      c.amx = flags->contains("amx_int8") && flags->contains("amx_tile");
+      c.avx2 = flags->contains("avx2");
+      c.avx512 = flags->contains("avx512f");
+    }
+    return c;
+  }();
+  return cpu;
+}
+
+std::string describe(const RepackCpu& cpu) {
+  std::vector<std::string> parts;
+  if (cpu.amx) parts.push_back(fmt::format("AMX: {}", fmt::join(kAmxTypes, ", ")));
+  if (const auto types = repack_types(cpu); !types.empty())
+    parts.push_back(fmt::format("CPU_REPACK: {}", fmt::join(types, ", ")));
+  return parts.empty() ? "none" : fmt::format("{}", fmt::join(parts, "; "));
+}
+
+bool repack_selected(const Tensor& t, const RepackCpu& cpu) {
   std::string_view name = t.name;
   if (name.starts_with("token_embd.") || name.find("embed_tokens") != std::string_view::npos)
     return false;
-  return t.dims[1] % 32 == 0;
+  return (cpu.amx && amx_selected(t)) || cpu_repack_selected(t, cpu);
 }
 
 std::vector<const Tensor*> creation_order(const ModelLayout& layout) {
@@ -54,20 +97,21 @@ std::vector<const Tensor*> creation_order(const ModelLayout& layout) {
   return out;
 }
 
-std::vector<const Tensor*> no_mmap_read_order(const ModelLayout& layout) {
+std::vector<const Tensor*> no_mmap_read_order(const ModelLayout& layout, const RepackCpu& cpu) {
   std::vector<const Tensor*> out = creation_order(layout);
-  std::stable_sort(out.begin(), out.end(), [](const Tensor* a, const Tensor* b) {
-    bool sa = repack_selected(*a), sb = repack_selected(*b);
+  std::stable_sort(out.begin(), out.end(), [&cpu](const Tensor* a, const Tensor* b) {
+    bool sa = repack_selected(*a, cpu), sb = repack_selected(*b, cpu);
     if (sa != sb) return sa;
     return sa && a->bytes > b->bytes;
   });
   return out;
 }
 
-std::vector<const Tensor*> copied_tensors(const ModelLayout& layout, CopyMode mode) {
+std::vector<const Tensor*> copied_tensors(const ModelLayout& layout, CopyMode mode,
+                                          const RepackCpu& cpu) {
   std::vector<const Tensor*> out;
   for (const Tensor* t : creation_order(layout))
-    if (mode == CopyMode::kAll || repack_selected(*t)) out.push_back(t);
+    if (mode == CopyMode::kAll || repack_selected(*t, cpu)) out.push_back(t);
   return out;
 }
 

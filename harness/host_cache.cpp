@@ -7,11 +7,12 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include "common/cpu_flags.h"
 
 namespace faultline::harness {
 namespace fs = std::filesystem;
@@ -74,20 +75,11 @@ VmSigns detect_vm(const std::string& file, const std::string& sys_root,
     else if (std::string(key) == "sys_vendor")
       bare_metal_sign = true;
   }
-  std::ifstream cpuinfo(fs::path(proc_root) / "cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("flags", 0) != 0) continue;
-    std::istringstream words(
-        line.substr(line.find(':') == std::string::npos ? line.size() : line.find(':') + 1));
-    std::string w;
-    bool hypervisor = false;
-    while (words >> w) hypervisor = hypervisor || w == "hypervisor";
-    if (hypervisor)
+  if (const auto flags = cpu_flags(proc_root)) {
+    if (flags->contains("hypervisor"))
       signs.push_back("cpuinfo hypervisor flag");
     else
       bare_metal_sign = true;
-    break;
   }
   if (auto disk = virtual_disk(file, sys_root); !disk.empty()) signs.push_back(disk);
   VmSigns out;

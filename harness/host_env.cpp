@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 
 #include "benchmarks/cache.h"
+#include "benchmarks/tensor_plan.h"
 #include "common/availability.h"
 #include "common/cgroup.h"
 #include "common/process.h"
@@ -200,7 +201,10 @@ nlohmann::json capture_env(const std::string& model) {
   j["host"] = short_hostname();
   j["kernel"] = {{"release", u.release}, {"version", u.version}, {"machine", u.machine}};
   j["distribution"] = os_release();
-  j["cpu"] = {{"model", cpu_model()}, {"count", ::sysconf(_SC_NPROCESSORS_ONLN)}};
+  // What copy=repack (the llama.cpp mmap presets) copies on this CPU.
+  j["cpu"] = {{"model", cpu_model()},
+              {"count", ::sysconf(_SC_NPROCESSORS_ONLN)},
+              {"llama_cpp_repack", describe(host_repack_cpu())}};
   j["memory"] = {{"total_bytes", meminfo_bytes("MemTotal")},
                  {"swap_bytes", meminfo_bytes("SwapTotal")}};
   j["numa_nodes"] = numa_node_count();

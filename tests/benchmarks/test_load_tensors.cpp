@@ -106,18 +106,66 @@ TEST_F(LoadTensorsTest, StdioReadsAreWhatGlibcMakesOfFseekFread) {
   expect_tensor_bytes(m.data());
 }
 
+// On an AMX host (where node-llama-cpp 3.22.1 was measured) the F16 weights go
+// to the AMX buffer: read first, biggest first.
 TEST_F(LoadTensorsTest, TheNoMmapOrderPutsRepackedTensorsFirstBiggestFirst) {
-  auto order = no_mmap_read_order(*layout_);
+  const RepackCpu amx{.amx = true, .avx2 = true, .avx512 = true};
+  auto order = no_mmap_read_order(*layout_, amx);
   ASSERT_EQ(order.size(), layout_->tensors.size());
   std::size_t i = 0;
-  for (; i < order.size() && repack_selected(*order[i]); ++i) {
+  for (; i < order.size() && repack_selected(*order[i], amx); ++i) {
     if (i) {
       EXPECT_GE(order[i - 1]->bytes, order[i]->bytes) << order[i]->name;
     }
   }
-  ASSERT_GT(i, 0u) << "a llama-shaped F16 model has repacked tensors";
+  ASSERT_GT(i, 0u) << "a llama-shaped F16 model has repacked tensors on AMX";
   EXPECT_EQ(order[i]->name, "token_embd.weight") << "then the creation order";
-  for (; i < order.size(); ++i) EXPECT_FALSE(repack_selected(*order[i])) << order[i]->name;
+  for (; i < order.size(); ++i) EXPECT_FALSE(repack_selected(*order[i], amx)) << order[i]->name;
+}
+
+// Without AMX nothing of an F16 model is repacked (as node-llama-cpp keeps it
+// mapped on an AMD EPYC): the no-mmap order is the creation order.
+TEST_F(LoadTensorsTest, WithoutAmxAnF16ModelIsReadInCreationOrder) {
+  const RepackCpu epyc{.amx = false, .avx2 = true, .avx512 = true};
+  EXPECT_EQ(no_mmap_read_order(*layout_, epyc), creation_order(*layout_));
+  EXPECT_TRUE(copied_tensors(*layout_, CopyMode::kRepack, epyc).empty());
+  EXPECT_EQ(copied_tensors(*layout_, CopyMode::kAll, epyc).size(), layout_->tensors.size());
+}
+
+// ggml's CPU_REPACK takes Q4_0/Q4_K/IQ4_NL with AVX2 and Q2_K with AVX-512,
+// rows a multiple of 8, 2-D weights and expert stacks; AMX its own types.
+TEST(RepackSelection, FollowsTheCpuAndTheType) {
+  auto tensor = [](std::string name, std::string dtype, std::vector<std::uint64_t> dims,
+                   int expert = -1) {
+    Tensor t{};
+    t.name = std::move(name);
+    t.dtype = std::move(dtype);
+    t.dims = std::move(dims);
+    t.expert = expert;
+    return t;
+  };
+  const RepackCpu none{}, avx2{.avx2 = true}, avx512{.avx2 = true, .avx512 = true},
+      amx{.amx = true, .avx2 = true, .avx512 = true};
+  const Tensor q4 = tensor("blk.0.attn_q.weight", "Q4_0", {4096, 4096});
+  EXPECT_FALSE(repack_selected(q4, none));
+  EXPECT_TRUE(repack_selected(q4, avx2));
+  EXPECT_FALSE(repack_selected(tensor("blk.0.attn_q.weight", "Q4_0", {4096, 4100}), avx2))
+      << "rows not a multiple of 8";
+  EXPECT_FALSE(repack_selected(tensor("token_embd.weight", "Q4_0", {4096, 32000}), amx));
+  const Tensor q2 = tensor("blk.0.ffn_up.weight", "Q2_K", {4096, 11008});
+  EXPECT_FALSE(repack_selected(q2, avx2));
+  EXPECT_TRUE(repack_selected(q2, avx512));
+  const Tensor f16 = tensor("blk.0.ffn_up.weight", "F16", {4096, 11008});
+  EXPECT_FALSE(repack_selected(f16, avx512));
+  EXPECT_TRUE(repack_selected(f16, amx));
+  const Tensor q8 = tensor("blk.0.ffn_up.weight", "Q8_0", {4096, 11008});
+  EXPECT_FALSE(repack_selected(q8, avx512));
+  EXPECT_TRUE(repack_selected(q8, amx));
+  const Tensor expert = tensor("blk.0.ffn_up_exps.weight[3]", "Q4_K", {2048, 1408, 64}, 3);
+  EXPECT_TRUE(repack_selected(expert, avx2)) << "CPU_REPACK takes MUL_MAT_ID stacks";
+  EXPECT_FALSE(repack_selected(tensor("x", "F16", {}), amx)) << "no dims: a raw file";
+  EXPECT_EQ(describe(none), "none");
+  EXPECT_EQ(describe(avx512), "CPU_REPACK: Q4_0, Q4_K, IQ4_NL, Q2_K");
 }
 
 TEST_F(LoadTensorsTest, CopyAllLeavesTheModelResidentTwice) {
@@ -155,9 +203,9 @@ TEST_F(LoadTensorsTest, CopyRepackCopiesOnlyTheRepackedTensors) {
   std::uint64_t padded = 0;
   for (const Tensor* t : copied_tensors(*layout_, CopyMode::kRepack))
     padded += (t->bytes + 63) / 64 * 64;
-  EXPECT_EQ(m.copied_bytes(), padded);
+  EXPECT_EQ(m.copied_bytes(), padded) << "this host repacks " << describe(host_repack_cpu());
   EXPECT_LT(m.copied_bytes(), tensor_bytes());
-  EXPECT_GT(m.copied_bytes(), tensor_bytes(true) - 1);
+  EXPECT_GE(m.copied_bytes(), tensor_bytes(true));
 }
 
 // --load-mode dio: one O_DIRECT read() per tensor of its aligned span; the page
@@ -172,7 +220,7 @@ TEST_F(LoadTensorsTest, DirectTensorsReadEachAlignedSpanOnce) {
 }
 
 // --load-mode mlock (node-llama-cpp's useMlock): no mapping; the host
-// tensors' pages are locked, the repacked ones are not.
+// tensors' pages are locked, the repacked ones (this host's) are not.
 TEST_F(LoadTensorsTest, LoadModeMlockLocksOnlyTheHostTensors) {
   const std::uint64_t lck0 = proc_field("/proc/self/status", "VmLck");
   Mapping m = load(*path_, parse_strategy("llama.cpp:load-mode=mlock"), layout_);
@@ -181,7 +229,8 @@ TEST_F(LoadTensorsTest, LoadModeMlockLocksOnlyTheHostTensors) {
   const double locked = double(proc_field("/proc/self/status", "VmLck") - lck0);
   const double host = double(tensor_bytes() - tensor_bytes(true));
   EXPECT_NEAR(locked, host, double(2 * 4096 * layout_->tensors.size()));
-  EXPECT_LT(locked, 0.5 * double(layout_->file_size)) << "the repacked tensors stay unlocked";
+  if (tensor_bytes(true) > 0)  // this host repacks some (not F16 without AMX)
+    EXPECT_LT(locked, double(tensor_bytes())) << "the repacked tensors stay unlocked";
 }
 
 // lazy: its tensors get MADV_RANDOM and no MAP_POPULATE, so a touch reads

@@ -178,7 +178,7 @@ TEST(Strategy, PresetsExpandToWhatLlamaCppDoes) {
   EXPECT_TRUE(d.populate);
   EXPECT_EQ(d.fadvise, FadviseHint::kSequential);
   EXPECT_EQ(d.advise, MadviseHint::kWillneed);
-  EXPECT_EQ(d.copy, CopyMode::kRepack) << "node-llama-cpp repacks F16 weights on this AMX host";
+  EXPECT_EQ(d.copy, CopyMode::kRepack) << "the tensors llama.cpp repacks on this host's CPU";
   EXPECT_EQ(parse_strategy("llama.cpp:no-mmap").tensors, TensorReads::kStdio);
   Strategy n = parse_strategy("llama.cpp:numa");
   EXPECT_FALSE(n.populate);

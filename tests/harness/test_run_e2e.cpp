@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "benchmarks/tensor_plan.h"
 #include "common/cgroup.h"
 #include "common/process.h"
 #include "datasets/generator.h"
@@ -236,6 +237,8 @@ TEST_F(RunE2E, EnvDescribesTheHost) {
   // The running DAMON pageout schemes, one sentence each
   // (or why that is unknown): what this host runs (damon.h).
   EXPECT_EQ(env["damon_pageout"], damon_json(damon_pageout()));
+  // What the llama.cpp presets' copy=repack copies on this CPU.
+  EXPECT_EQ(env["cpu"]["llama_cpp_repack"], describe(host_repack_cpu()));
 }
 
 }  // namespace

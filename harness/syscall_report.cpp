@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "benchmarks/strategy.h"
+#include "benchmarks/tensor_plan.h"
 #include "common/size.h"
 #include "harness/syscall_flags.h"
 #include "schema/metrics.h"
@@ -183,9 +184,11 @@ ClosestStrategy closest_strategy(const std::vector<SyscallEvent>& calls, const R
       copies |= copy;
     }
     if (copies)
-      c.notes.push_back(
-          "copies out of the mapping (copy=, llama.cpp's weight repacking) make no syscall: "
-          "RSS anon (rss_anon_bytes) says whether the program copied");
+      c.notes.push_back(fmt::format(
+          "copies out of the mapping (copy=, llama.cpp's weight repacking; on this CPU "
+          "copy=repack takes {}) make no syscall: RSS anon (rss_anon_bytes) says whether the "
+          "program copied",
+          describe(host_repack_cpu())));
   } catch (const std::invalid_argument& e) {
     c.notes.push_back(fmt::format("{} does not parse: {}", spec, e.what()));
   }

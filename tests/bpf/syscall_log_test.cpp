@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "benchmarks/tensor_plan.h"
 #include "common/process.h"
 #include "datasets/generator.h"
 #include "recording/recording.h"
@@ -367,6 +368,8 @@ TEST_P(RealLlamaCpp, NamesTheClosestSpecAndAgreesWithStrace) {
   if (GetParam() == "mmap") {
     EXPECT_EQ(c["spec"], "mmap:shared,populate,fadvise=sequential,advise=willneed") << c.dump();
     EXPECT_THAT(c["presets"], ::testing::Contains("llama.cpp"));
+    // Whether it copied is for RSS anon to say; the note names what copy=repack takes here.
+    EXPECT_THAT(c["notes"].dump(), ::testing::HasSubstr(describe(host_repack_cpu())));
   } else {
     // llama_file reads each tensor through stdio (fseek + fread).
     EXPECT_EQ(c["spec"], "read:tensors=stdio") << c.dump();

@@ -39,20 +39,18 @@ bool one_of(std::string_view dtype, std::span<const std::string_view> types) {
   return std::find(types.begin(), types.end(), dtype) != types.end();
 }
 
-std::vector<std::string_view> repack_types(const RepackCpu& cpu) {
-  std::vector<std::string_view> out;
-  if (cpu.avx2) out.insert(out.end(), {"Q4_0", "Q4_K", "IQ4_NL"});
-  if (cpu.avx512) out.push_back("Q2_K");
-  return out;
-}
+constexpr std::array<std::string_view, 3> kAvx2RepackTypes = {"Q4_0", "Q4_K", "IQ4_NL"};
+constexpr std::string_view kAvx512RepackType = "Q2_K";
 
 bool amx_selected(const Tensor& t) {
   return t.dims.size() == 2 && t.expert < 0 && one_of(t.dtype, kAmxTypes) && t.dims[1] % 32 == 0;
 }
 
+// No allocation: the no-mmap order asks this in its sort, inside the timed load.
 bool cpu_repack_selected(const Tensor& t, const RepackCpu& cpu) {
-  const auto types = repack_types(cpu);
-  return t.dims.size() >= 2 && one_of(t.dtype, types) && t.dims[1] % 8 == 0;
+  const bool type = (cpu.avx2 && one_of(t.dtype, kAvx2RepackTypes)) ||
+                    (cpu.avx512 && t.dtype == kAvx512RepackType);
+  return type && t.dims.size() >= 2 && t.dims[1] % 8 == 0;
 }
 
 }  // namespace
@@ -73,8 +71,10 @@ const RepackCpu& host_repack_cpu() {
 std::string describe(const RepackCpu& cpu) {
   std::vector<std::string> parts;
   if (cpu.amx) parts.push_back(fmt::format("AMX: {}", fmt::join(kAmxTypes, ", ")));
-  if (const auto types = repack_types(cpu); !types.empty())
-    parts.push_back(fmt::format("CPU_REPACK: {}", fmt::join(types, ", ")));
+  std::vector<std::string_view> types;
+  if (cpu.avx2) types.assign(kAvx2RepackTypes.begin(), kAvx2RepackTypes.end());
+  if (cpu.avx512) types.push_back(kAvx512RepackType);
+  if (!types.empty()) parts.push_back(fmt::format("CPU_REPACK: {}", fmt::join(types, ", ")));
   return parts.empty() ? "none" : fmt::format("{}", fmt::join(parts, "; "));
 }
 
